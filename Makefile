@@ -1,0 +1,64 @@
+# pnyx developer entry points. `make test` is what CI runs (through .ci/run).
+PYTHON ?= python3
+VENV   ?= .venv
+DATA   ?= .pnyx-demo
+STAMP  := $(VENV)/.pnyx-installed
+BIN    := $(VENV)/bin
+PG     := deploy/postgres-test.sh
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo lint fmt test pg-start pg-stop clean
+
+help:
+	@echo "make venv      create $(VENV) and install pnyx with dev extras"
+	@echo "make demo      fill $(DATA) with a demo facility (then: $(BIN)/pnyx up --data $(DATA))"
+	@echo "make lint      ruff check + ruff format --check + mypy + lint-imports"
+	@echo "make fmt       ruff format + ruff check --fix"
+	@echo "make test      lint, start the throwaway PostgreSQL, run pytest"
+	@echo "make pg-stop   stop the throwaway PostgreSQL"
+	@echo "make clean     remove $(VENV), caches and $(DATA)"
+
+venv: $(STAMP)
+
+# Re-install only when pyproject.toml changes (or the venv is new).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "could not create $(VENV): on Debian, apt-get install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+demo: venv
+	$(BIN)/pnyx demo --data $(DATA)
+	@echo
+	@echo "Demo data is in $(DATA). Serve it with:"
+	@echo "    $(BIN)/pnyx up --data $(DATA)"
+	@echo "then open http://127.0.0.1:8000/"
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# PostgreSQL stays up after the run (throwaway cluster); `make pg-stop` stops it.
+# A PNYX_TEST_PG_URL already in the environment is used as is (no server started).
+test: venv lint
+	@url="$${PNYX_TEST_PG_URL:-$$($(PG) start)}" && \
+	  echo "PNYX_TEST_PG_URL=$$url" && \
+	  PNYX_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+pg-start:
+	@$(PG) start
+
+pg-stop:
+	@$(PG) stop
+
+clean:
+	rm -rf $(VENV) $(DATA) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache \
+	  .hypothesis .import_linter_cache
+	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

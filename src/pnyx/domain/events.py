@@ -1,0 +1,116 @@
+"""Events: typed, versioned facts with one canonical encoding (RFC 8785 JCS).
+
+An event class is a frozen dataclass registered with :func:`event_type`. Its payload holds only
+JSON values (str, int, bool, None, lists and dicts of those, StrEnums). Fields named in
+``PRIVATE_FIELDS`` never enter the public record: the public body carries a salted SHA-256
+commitment to them instead, and the values live in access-controlled storage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
+
+import rfc8785
+
+from pnyx.errors import InvalidInputError
+
+
+class Visibility(StrEnum):
+    """Who may read an event's private fields (its public body is always public)."""
+
+    PUBLIC = "public"
+    RESTRICTED = "restricted"  # operators and the principals the event concerns
+    SEALED = "sealed"  # safety officers, with the approvals its containment level requires
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of every event. Subclasses set KIND (and VERSION when the shape changes)."""
+
+    KIND: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    VISIBILITY: ClassVar[Visibility] = Visibility.PUBLIC
+    PRIVATE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    def payload(self) -> dict[str, Any]:
+        """All fields as JSON values."""
+        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def public_payload(self) -> dict[str, Any]:
+        """The fields that may appear in the public record."""
+        return {k: v for k, v in self.payload().items() if k not in self.PRIVATE_FIELDS}
+
+    def private_payload(self) -> dict[str, Any]:
+        """The fields that must stay out of the public record."""
+        return {k: v for k, v in self.payload().items() if k in self.PRIVATE_FIELDS}
+
+
+E = TypeVar("E", bound=type[Event])
+_REGISTRY: dict[tuple[str, int], type[Event]] = {}
+
+
+def event_type(cls: E) -> E:
+    """Register an event class by (KIND, VERSION); both must be unique."""
+    key = (cls.KIND, cls.VERSION)
+    if not cls.KIND:
+        raise TypeError(f"{cls.__name__} has no KIND")
+    if key in _REGISTRY and _REGISTRY[key] is not cls:
+        raise TypeError(f"event kind {key} registered twice")
+    if cls.PRIVATE_FIELDS and cls.VISIBILITY is Visibility.PUBLIC:
+        raise TypeError(f"{cls.__name__} has private fields but PUBLIC visibility")
+    _REGISTRY[key] = cls
+    return cls
+
+
+def event_class(kind: str, version: int) -> type[Event]:
+    """The registered class for a kind and version."""
+    try:
+        return _REGISTRY[(kind, version)]
+    except KeyError:
+        raise InvalidInputError(f"unknown event kind {kind!r} version {version}") from None
+
+
+def registered_kinds() -> list[tuple[str, int]]:
+    """Every registered (kind, version), sorted."""
+    return sorted(_REGISTRY)
+
+
+def decode_event(kind: str, version: int, payload: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its full payload (public and private fields)."""
+    cls = event_class(kind, version)
+    names = {f.name for f in dataclasses.fields(cls)}
+    if set(payload) != names:
+        raise InvalidInputError(
+            f"event {kind} v{version}: fields {sorted(payload)} != expected {sorted(names)}"
+        )
+    return cls(**payload)
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) canonical UTF-8 encoding: the same value always gives the same bytes."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
+        raise InvalidInputError(f"value cannot be canonically encoded: {e}") from e
+
+
+def commitment(salt: bytes, private: Mapping[str, Any]) -> str:
+    """Hex SHA-256 over salt || canonical(private fields): binds without revealing."""
+    if len(salt) != 32:
+        raise InvalidInputError(f"commitment salt must be 32 bytes, got {len(salt)}")
+    return hashlib.sha256(salt + canonical_json(dict(private))).hexdigest()
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    return value

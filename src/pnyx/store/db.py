@@ -1,0 +1,89 @@
+"""Database connection: SQLite (embedded default, WAL) or PostgreSQL, one explicit transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.pool import NullPool
+
+from pnyx.errors import InvalidInputError
+
+DB_FILE = "pnyx.db"
+
+
+def url_for_data_dir(data_dir: Path) -> str:
+    """The SQLite URL of the embedded store in ``data_dir`` (created if missing)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+pysqlite:///{(data_dir / DB_FILE).resolve()}"
+
+
+class Database:
+    """One engine; writes go through :meth:`transaction` (serialised per facility log)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = _make_engine(url, echo)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite store."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work (rolled back at the end)."""
+        with self.engine.connect().execution_options(pnyx_readonly=True) as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def is_initialised(self) -> bool:
+        """True when the schema exists."""
+        return inspect(self.engine).has_table("events")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo)
+    if url.startswith("postgresql"):
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise InvalidInputError(
+        f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite+pysqlite:///FILE or "
+        "postgresql+psycopg://USER@HOST:PORT/DB"
+    )
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get("pnyx_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,188 @@
+"""Append events to the log and read them back.
+
+Appending writes, for each event, its canonical entry (the ledger leaf data) and, when it has
+private fields, the salted payload apart. The Merkle tree over the entries is maintained in the
+same transaction by :mod:`pnyx.store.tree`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from pnyx.domain.events import Event, canonical_json, commitment, decode_event
+from pnyx.errors import VerificationError
+from pnyx.ledger.merkle import leaf_hash
+from pnyx.store import tables as t
+from pnyx.store.tree import append_leaves
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as it stands in the log."""
+
+    seq: int
+    at: str
+    actor: str
+    kind: str
+    version: int
+    visibility: str
+    body: dict[str, Any]
+    commitment: str | None
+    entry: bytes
+
+    def public_view(self) -> dict[str, Any]:
+        """What the public API shows of this event."""
+        view: dict[str, Any] = {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "kind": self.kind,
+            "v": self.version,
+            "visibility": self.visibility,
+            "body": self.body,
+        }
+        if self.commitment is not None:
+            view["commitment"] = self.commitment
+        return view
+
+
+def render_entry(
+    seq: int, at: str, actor: str, event: Event, commit: str | None
+) -> dict[str, Any]:
+    """The public entry of an event: the object whose canonical bytes are the ledger leaf."""
+    entry: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": event.KIND,
+        "v": event.VERSION,
+        "visibility": str(event.VISIBILITY),
+        "body": event.public_payload(),
+    }
+    if commit is not None:
+        entry["commitment"] = commit
+    return entry
+
+
+def append_events(
+    conn: Connection, events: Sequence[Event], *, actor: str, at: str
+) -> list[RecordedEvent]:
+    """Append ``events`` in order; returns them as recorded. Call inside a write transaction."""
+    size = log_size(conn, lock=True)
+    rows, private_rows, recorded = [], [], []
+    for offset, event in enumerate(events):
+        seq = size + offset
+        commit = None
+        if event.PRIVATE_FIELDS:
+            salt = secrets.token_bytes(32)
+            commit = commitment(salt, event.private_payload())
+            private_rows.append(
+                {"seq": seq, "salt": salt, "payload": canonical_json(event.private_payload())}
+            )
+        entry = canonical_json(render_entry(seq, at, actor, event, commit))
+        rows.append(_event_row(seq, at, actor, event, entry))
+        recorded.append(_recorded(rows[-1], commit, event.public_payload()))
+    if rows:
+        conn.execute(t.events.insert(), rows)
+        if private_rows:
+            for r in private_rows:
+                r["payload"] = r["payload"].decode()
+            conn.execute(t.event_private.insert(), private_rows)
+        append_leaves(conn, size, [r["leaf_hash"] for r in rows])
+    return recorded
+
+
+def _event_row(seq: int, at: str, actor: str, event: Event, entry: bytes) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": event.KIND,
+        "version": event.VERSION,
+        "visibility": str(event.VISIBILITY),
+        "entry": entry.decode(),
+        "leaf_hash": leaf_hash(entry),
+    }
+
+
+def _recorded(row: dict[str, Any], commit: str | None, body: dict[str, Any]) -> RecordedEvent:
+    return RecordedEvent(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        kind=row["kind"],
+        version=row["version"],
+        visibility=row["visibility"],
+        body=body,
+        commitment=commit,
+        entry=row["entry"].encode(),
+    )
+
+
+def log_size(conn: Connection, *, lock: bool = False) -> int:
+    """Number of entries in the log; with ``lock``, serialise concurrent appenders (PostgreSQL)."""
+    stmt = select(t.log_state.c.size).where(t.log_state.c.id == 1)
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    size = conn.execute(stmt).scalar()
+    if size is None:
+        return int(conn.execute(select(func.count()).select_from(t.events)).scalar() or 0)
+    return int(size)
+
+
+def parse_entry(entry: bytes) -> RecordedEvent:
+    """Decode a stored entry (public part only)."""
+    obj = json.loads(entry)
+    return RecordedEvent(
+        seq=obj["seq"],
+        at=obj["at"],
+        actor=obj["actor"],
+        kind=obj["kind"],
+        version=obj["v"],
+        visibility=obj["visibility"],
+        body=obj["body"],
+        commitment=obj.get("commitment"),
+        entry=entry,
+    )
+
+
+def read_entries(
+    conn: Connection, start: int = 0, end: int | None = None
+) -> Iterator[RecordedEvent]:
+    """Public entries with seq in [start, end), in order."""
+    stmt = select(t.events.c.entry).where(t.events.c.seq >= start).order_by(t.events.c.seq)
+    if end is not None:
+        stmt = stmt.where(t.events.c.seq < end)
+    for (entry,) in conn.execute(stmt):
+        yield parse_entry(entry.encode())
+
+
+def read_full_events(conn: Connection) -> Iterator[tuple[RecordedEvent, Event]]:
+    """Every event with its private fields restored and their commitment checked (for replay)."""
+    stmt = (
+        select(t.events.c.entry, t.event_private.c.salt, t.event_private.c.payload)
+        .select_from(t.events.outerjoin(t.event_private))
+        .order_by(t.events.c.seq)
+    )
+    for entry, salt, payload in conn.execute(stmt):
+        rec = parse_entry(entry.encode())
+        yield rec, restore_event(rec, salt, payload)
+
+
+def restore_event(rec: RecordedEvent, salt: bytes | None, payload: str | None) -> Event:
+    """Merge public body and private payload, checking the commitment binds them."""
+    full = dict(rec.body)
+    if rec.commitment is not None:
+        if salt is None or payload is None:
+            raise VerificationError(f"event {rec.seq}: private payload missing")
+        private = json.loads(payload)
+        if commitment(salt, private) != rec.commitment:
+            raise VerificationError(f"event {rec.seq}: private payload does not match commitment")
+        full.update(private)
+    return decode_event(rec.kind, rec.version, full)

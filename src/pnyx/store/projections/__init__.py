@@ -1,0 +1,5 @@
+"""Projectors, one module per area; importing this package registers all of them."""
+
+from pnyx.store.projections import identity
+
+__all__ = ["identity"]
