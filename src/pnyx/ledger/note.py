@@ -159,7 +159,7 @@ def generate_signer(name: str, alg: int = ALG_ED25519) -> Signer:
 
 
 def _split_key(text: str, parts: int, what: str) -> list[str]:
-    fields = text.split("+")
+    fields = text.split("+", parts - 1)  # base64 key material may itself contain '+'
     if len(fields) != parts:
         raise InvalidInputError(f"{what} must have {parts} '+'-separated fields, got {len(fields)}")
     return fields
@@ -228,11 +228,11 @@ class VerifiedNote:
 
 
 def check_note_text(text: str) -> None:
-    """Raise VerificationError unless `text` is valid note text (ends in newline, no controls)."""
+    """Raise InvalidInputError unless `text` is valid note text (ends in newline, no controls)."""
     if not text.endswith("\n"):
-        raise VerificationError("note text must end with a newline")
+        raise InvalidInputError("note text must end with a newline")
     if _CONTROL.search(text):
-        raise VerificationError("note text must not contain control characters except newline")
+        raise InvalidInputError("note text must not contain control characters except newline")
 
 
 def sign_note(text: str, signers: Sequence[Signer]) -> str:
@@ -317,8 +317,9 @@ def open_note(note: str, verifiers: Iterable[Verifier]) -> VerifiedNote:
         ref = (signature.name, signature.key_id)
         if ref not in known:
             unverified.append(signature)
-        elif ref not in verified:
-            verified[ref] = _verify_signature(text, signature, known[ref])
+            continue
+        checked = _verify_signature(text, signature, known[ref])  # every known one is checked
+        verified.setdefault(ref, checked)
     if not verified:
         names = ", ".join(sorted(f"{v.name}+{v.key_id.hex()}" for v in known.values()))
         raise VerificationError(f"note is not signed by any known key ({names or 'none given'})")

@@ -93,7 +93,9 @@ def test_consistency_proof_from_stored_subtrees(case: tuple[int, int]) -> None:
 
 
 @given(size_and_index(), st.data())
-def test_verify_inclusion_rejects_any_flipped_bit(case: tuple[int, int], data: st.DataObject) -> None:
+def test_verify_inclusion_rejects_any_flipped_bit(
+    case: tuple[int, int], data: st.DataObject
+) -> None:
     size, index = case
     proof = merkle.inclusion_proof_from_hashes(HASHES[:size], index)
     root = merkle.root_from_hashes(HASHES[:size])

@@ -20,8 +20,19 @@ CT_OLD_SIZE = 3_654_490
 CT_OLD_ROOT = base64.b64decode("AuIZ5V6sDUj1vn3Y1K85oOaQ7y+FJJKtyRTl1edIKBQ=")
 
 # RFC 6962 test leaves (as used by transparency-dev/merkle) and their tree hashes by size.
-RFC_LEAVES = [bytes.fromhex(h) for h in ["", "00", "10", "2021", "3031", "40414243",
-              "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]  # fmt: skip
+RFC_LEAVES = [
+    bytes.fromhex(h)
+    for h in [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+]
 RFC_ROOTS = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -108,7 +119,7 @@ def test_inclusion_vector(path: Path) -> None:
         with pytest.raises(VerificationError):
             merkle.verify_inclusion(*args)
     else:
-        assert merkle.verify_inclusion(*args) is None
+        merkle.verify_inclusion(*args)  # raises on failure
 
 
 @pytest.mark.parametrize("path", _vector_params("consistency"))
@@ -125,7 +136,7 @@ def test_consistency_vector(path: Path) -> None:
         with pytest.raises(VerificationError):
             merkle.verify_consistency(*args)
     else:
-        assert merkle.verify_consistency(*args) is None
+        merkle.verify_consistency(*args)  # raises on failure
 
 
 def test_vector_sets_hold_both_accepting_and_rejecting_cases() -> None:

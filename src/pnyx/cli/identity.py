@@ -1,0 +1,135 @@
+"""pnyx member / principal / token / key / events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, TokenOpt, UrlOpt, console, emit, open_context
+from pnyx.cli.remote import Remote
+from pnyx.domain.identity import Actor, NewPrincipal, parse_roles
+from pnyx.services import events as events_svc
+from pnyx.services import identity as svc
+
+member_app = typer.Typer(help="Members of the facility (states, organisations).")
+principal_app = typer.Typer(help="Principals: people and organisations that act.")
+token_app = typer.Typer(help="API tokens.")
+key_app = typer.Typer(help="Ed25519 signing keys of principals.")
+events_app = typer.Typer(help="The public event stream.")
+
+# Local commands act as the facility's own administrator (direct store access).
+LOCAL = Actor.system()
+
+
+@member_app.command("admit")
+def admit(
+    member_id: str,
+    name: Annotated[str, typer.Option(help="display name")],
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Admit a member."""
+    view = svc.admit_member(open_context(data, db), LOCAL, member_id, name)
+    emit(view, json, lambda v: console.print(f"admitted member {v.member_id} ({v.name})"))
+
+
+@member_app.command("list")
+def list_members(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+    """List members."""
+    page = svc.list_members(open_context(data, db), 0, 500)
+    emit(page.items, json, lambda items: _table(["member", "name"], [[m.member_id, m.name] for m in items]))
+
+
+@principal_app.command("create")
+def create(
+    principal_id: str,
+    name: Annotated[str, typer.Option(help="display name")],
+    role: Annotated[list[str], typer.Option("--role", help="a role; repeat for several")],
+    member: Annotated[str | None, typer.Option(help="member a delegate votes for")] = None,
+    token: Annotated[bool, typer.Option("--token", help="also issue an API token")] = False,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Create a principal (optionally with a first API token, shown once)."""
+    ctx = open_context(data, db)
+    view = svc.create_principal(ctx, LOCAL, NewPrincipal(principal_id, name, parse_roles(role), member))
+    out: dict[str, Any] = {"principal": view.model_dump()}
+    if token:
+        out["token"] = svc.issue_token(ctx, LOCAL, principal_id, "cli").model_dump()
+    emit(out, json, _print_created)
+
+
+def _print_created(out: dict[str, Any]) -> None:
+    p = out["principal"]
+    console.print(f"created principal {p['principal_id']} with roles {', '.join(p['roles'])}")
+    if "token" in out:
+        console.print(f"API token (shown once): {out['token']['token']}")
+
+
+@token_app.command("issue")
+def issue(
+    principal_id: str,
+    label: str = "cli",
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Issue an API token for a principal (shown once)."""
+    issued = svc.issue_token(open_context(data, db), LOCAL, principal_id, label)
+    emit(issued, json, lambda t: console.print(f"token {t.token_id} (shown once): {t.token}"))
+
+
+@token_app.command("revoke")
+def revoke(token_id: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+    """Revoke an API token."""
+    svc.revoke_token(open_context(data, db), LOCAL, token_id)
+    emit({"revoked": token_id}, json, lambda _: console.print(f"revoked token {token_id}"))
+
+
+@key_app.command("register")
+def register(
+    principal_id: str,
+    public_key: Annotated[str, typer.Argument(help="base64 of the 32-byte Ed25519 public key")],
+    purpose: str = "ballot",
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Register an Ed25519 public key for a principal."""
+    view = svc.register_key(open_context(data, db), LOCAL, principal_id, public_key, purpose)
+    emit(view, json, lambda k: console.print(f"registered key {k.key_id} for {k.principal_id}"))
+
+
+@events_app.command("list")
+def list_events(
+    limit: int = 20,
+    offset: int = 0,
+    newest_first: Annotated[bool, typer.Option("--newest-first")] = False,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Public ledger entries."""
+    if url:
+        params = {"offset": offset, "limit": limit, "newest_first": newest_first}
+        page = Remote(url, token).get("/api/v1/events", **params)
+        items = page["items"]
+    else:
+        page_obj = events_svc.list_events(open_context(data, db), offset, limit, newest_first)
+        items = [e.model_dump() for e in page_obj.items]
+    emit(items, json, lambda rows: _table(
+        ["seq", "at", "actor", "kind"], [[str(r["seq"]), r["at"], r["actor"], r["kind"]] for r in rows]
+    ))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

@@ -1,0 +1,51 @@
+"""The `pnyx` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from pnyx.cli import admin, demo, identity, serve
+from pnyx.cli.common import err_console
+from pnyx.errors import PnyxError
+
+app = typer.Typer(
+    name="pnyx",
+    help="pnyx: operating software of a publicly governed AI supercomputing facility.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(admin.app, name="admin")
+app.add_typer(identity.member_app, name="member")
+app.add_typer(identity.principal_app, name="principal")
+app.add_typer(identity.token_app, name="token")
+app.add_typer(identity.key_app, name="key")
+app.add_typer(identity.events_app, name="events")
+app.command("up")(serve.up)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit for every error, never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.exceptions.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except PnyxError as e:
+        err_console.print(f"error: {e}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except SQLAlchemyError as e:
+        reason = str(e.orig) if getattr(e, "orig", None) else str(e)
+        err_console.print(f"error: database: {reason.splitlines()[0]}", highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

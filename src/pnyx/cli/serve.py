@@ -1,0 +1,34 @@
+"""pnyx up: serve the API, the portal and the background workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from pnyx.cli.common import DataOpt, DbOpt, console
+from pnyx.settings import DEFAULT_DATA_DIR, Settings
+
+
+def up(
+    data: DataOpt = None,
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    backend: Annotated[str, typer.Option(help="job backend: local or slurm")] = "local",
+) -> None:
+    """Serve the API (/api/v1, /openapi.json), the portal (/) and the workers."""
+    from pnyx.api.app import create_app
+
+    settings = Settings(
+        data_dir=data or Path(DEFAULT_DATA_DIR),
+        db_url=db,
+        host=host,
+        port=port,
+        backend=backend,  # type: ignore[arg-type]  # validated by Settings
+    )
+    app = create_app(settings)
+    console.print(f"pnyx serving on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,51 @@
+"""The one Settings object, built at the edge (CLI or ASGI factory) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pnyx.errors import InvalidInputError
+
+DEFAULT_DATA_DIR = Path(".pnyx")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; environment variables PNYX_* override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="PNYX_", extra="forbid")
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    db_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    backend: Literal["local", "slurm"] = "local"
+    log_origin: str = "pnyx.example/facility"
+    checkpoint_every_events: int = 1000
+    checkpoint_every_s: float = 60.0
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.mode == "production":
+            if self.db_url is None or self.db_url.startswith("sqlite"):
+                raise InvalidInputError(
+                    "production mode needs PostgreSQL: set PNYX_DB_URL=postgresql+psycopg://..."
+                )
+            if self.log_origin.startswith("pnyx.example"):
+                raise InvalidInputError(
+                    "production mode needs the log's real origin: set PNYX_LOG_ORIGIN"
+                )
+        if self.checkpoint_every_events < 1:
+            raise InvalidInputError("checkpoint_every_events must be >= 1")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The database to use: --db, else the SQLite file in the data directory."""
+        from pnyx.store.db import url_for_data_dir
+
+        return self.db_url or url_for_data_dir(self.data_dir)
