@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pnyx.errors import InvalidInputError
 
 DEFAULT_DATA_DIR = Path(".pnyx")
+
+
+class Backend(StrEnum):
+    """Where jobs run."""
+
+    LOCAL = "local"
+    SLURM = "slurm"
 
 
 class Settings(BaseSettings):
@@ -23,7 +31,7 @@ class Settings(BaseSettings):
     db_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    backend: Literal["local", "slurm"] = "local"
+    backend: Backend = Backend.LOCAL
     log_origin: str = "pnyx.example/facility"
     checkpoint_every_events: int = 1000
     checkpoint_every_s: float = 60.0

@@ -30,4 +30,3 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
     for router in (health.router, identity.router, events.router):
         app.include_router(router)
     return app
-

@@ -49,4 +49,6 @@ def _render(out: dict[str, Any]) -> None:
 def migrate_cmd(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
     """Create or upgrade the schema."""
     ctx = open_context(data, db)
-    emit({"migrated": ctx.db.url.split("@")[-1]}, json, lambda _: console.print("schema is current"))
+    emit(
+        {"migrated": ctx.db.url.split("@")[-1]}, json, lambda _: console.print("schema is current")
+    )

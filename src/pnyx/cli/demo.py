@@ -54,7 +54,9 @@ def _create_people(ctx: ServiceContext) -> int:
     existing = {p.principal_id for p in identity.list_principals(ctx, SYSTEM, 0, 500).items}
     for pid, name, roles, member in PEOPLE:
         if pid not in existing:
-            identity.create_principal(ctx, SYSTEM, NewPrincipal(pid, name, frozenset(roles), member))
+            identity.create_principal(
+                ctx, SYSTEM, NewPrincipal(pid, name, frozenset(roles), member)
+            )
     return len(PEOPLE)
 
 
@@ -91,4 +93,6 @@ def _render(s: dict[str, Any]) -> None:
     )
     ok = "[green]ok[/green]" if s["replay_ok"] else "[red]DIFFERS[/red]"
     console.print(f"  ledger: {s['events']} events; replay == projections: {ok}")
-    console.print(f"  done in {s['wall_s']} s. Serve it: {s['serve']}  then open http://127.0.0.1:8000/")
+    console.print(
+        f"  done in {s['wall_s']} s. Serve it: {s['serve']}  then open http://127.0.0.1:8000/"
+    )

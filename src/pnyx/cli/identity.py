@@ -40,7 +40,11 @@ def admit(
 def list_members(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
     """List members."""
     page = svc.list_members(open_context(data, db), 0, 500)
-    emit(page.items, json, lambda items: _table(["member", "name"], [[m.member_id, m.name] for m in items]))
+    emit(
+        page.items,
+        json,
+        lambda items: _table(["member", "name"], [[m.member_id, m.name] for m in items]),
+    )
 
 
 @principal_app.command("create")
@@ -56,7 +60,9 @@ def create(
 ) -> None:
     """Create a principal (optionally with a first API token, shown once)."""
     ctx = open_context(data, db)
-    view = svc.create_principal(ctx, LOCAL, NewPrincipal(principal_id, name, parse_roles(role), member))
+    view = svc.create_principal(
+        ctx, LOCAL, NewPrincipal(principal_id, name, parse_roles(role), member)
+    )
     out: dict[str, Any] = {"principal": view.model_dump()}
     if token:
         out["token"] = svc.issue_token(ctx, LOCAL, principal_id, "cli").model_dump()
@@ -123,9 +129,14 @@ def list_events(
     else:
         page_obj = events_svc.list_events(open_context(data, db), offset, limit, newest_first)
         items = [e.model_dump() for e in page_obj.items]
-    emit(items, json, lambda rows: _table(
-        ["seq", "at", "actor", "kind"], [[str(r["seq"]), r["at"], r["actor"], r["kind"]] for r in rows]
-    ))
+    emit(
+        items,
+        json,
+        lambda rows: _table(
+            ["seq", "at", "actor", "kind"],
+            [[str(r["seq"]), r["at"], r["actor"], r["kind"]] for r in rows],
+        ),
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:

@@ -45,7 +45,8 @@ def main() -> None:
         err_console.print(f"error: {e}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except SQLAlchemyError as e:
-        reason = str(e.orig) if getattr(e, "orig", None) else str(e)
+        orig = getattr(e, "orig", None)
+        reason = str(orig) if orig is not None else str(e)
         err_console.print(f"error: database: {reason.splitlines()[0]}", highlight=False)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

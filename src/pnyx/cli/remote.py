@@ -29,7 +29,9 @@ class Remote:
 
     def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         """GET ``path`` and return its JSON."""

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from pnyx.cli.common import DataOpt, DbOpt, console
-from pnyx.settings import DEFAULT_DATA_DIR, Settings
+from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
 
 
 def up(
@@ -17,7 +17,7 @@ def up(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    backend: Annotated[str, typer.Option(help="job backend: local or slurm")] = "local",
+    backend: Annotated[Backend, typer.Option(help="job backend")] = Backend.LOCAL,
 ) -> None:
     """Serve the API (/api/v1, /openapi.json), the portal (/) and the workers."""
     from pnyx.api.app import create_app
@@ -27,7 +27,7 @@ def up(
         db_url=db,
         host=host,
         port=port,
-        backend=backend,  # type: ignore[arg-type]  # validated by Settings
+        backend=backend,
     )
     app = create_app(settings)
     console.print(f"pnyx serving on http://{host}:{port}/ (API docs at /docs)")

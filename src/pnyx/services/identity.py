@@ -6,8 +6,8 @@ import secrets
 from typing import Any
 
 from pnyx.domain import identity as d
-from pnyx.domain.ids import parse_slug
 from pnyx.domain.identity import Actor, Role
+from pnyx.domain.ids import parse_slug
 from pnyx.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from pnyx.services.context import ServiceContext
 from pnyx.services.dto import IssuedToken, KeyView, MemberView, Page, PrincipalView
@@ -15,7 +15,7 @@ from pnyx.services.record import record
 from pnyx.store import identity_repo as repo
 from pnyx.store import tables as t
 
-TOKEN_PREFIX = "pnyx_"
+TOKEN_PREFIX = "pnyx_"  # noqa: S105  (a public prefix, not a secret)
 MAX_PAGE = 500
 
 
@@ -37,8 +37,10 @@ def list_members(ctx: ServiceContext, offset: int = 0, limit: int = 100) -> Page
     _check_page(offset, limit)
     with ctx.db.read() as conn:
         rows, total = repo.page_rows(conn, t.members, [t.members.c.member_id], offset, limit)
-    items = [MemberView(member_id=r["member_id"], name=r["name"], admitted_at=r["admitted_at"])
-             for r in rows]
+    items = [
+        MemberView(member_id=r["member_id"], name=r["name"], admitted_at=r["admitted_at"])
+        for r in rows
+    ]
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 

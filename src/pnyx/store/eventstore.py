@@ -52,9 +52,7 @@ class RecordedEvent:
         return view
 
 
-def render_entry(
-    seq: int, at: str, actor: str, event: Event, commit: str | None
-) -> dict[str, Any]:
+def render_entry(seq: int, at: str, actor: str, event: Event, commit: str | None) -> dict[str, Any]:
     """The public entry of an event: the object whose canonical bytes are the ledger leaf."""
     entry: dict[str, Any] = {
         "seq": seq,
@@ -75,7 +73,9 @@ def append_events(
 ) -> list[RecordedEvent]:
     """Append ``events`` in order; returns them as recorded. Call inside a write transaction."""
     size = log_size(conn, lock=True)
-    rows, private_rows, recorded = [], [], []
+    rows: list[dict[str, Any]] = []
+    private_rows: list[dict[str, Any]] = []
+    recorded: list[RecordedEvent] = []
     for offset, event in enumerate(events):
         seq = size + offset
         commit = None
@@ -83,7 +83,11 @@ def append_events(
             salt = secrets.token_bytes(32)
             commit = commitment(salt, event.private_payload())
             private_rows.append(
-                {"seq": seq, "salt": salt, "payload": canonical_json(event.private_payload())}
+                {
+                    "seq": seq,
+                    "salt": salt,
+                    "payload": canonical_json(event.private_payload()).decode(),
+                }
             )
         entry = canonical_json(render_entry(seq, at, actor, event, commit))
         rows.append(_event_row(seq, at, actor, event, entry))
@@ -91,8 +95,6 @@ def append_events(
     if rows:
         conn.execute(t.events.insert(), rows)
         if private_rows:
-            for r in private_rows:
-                r["payload"] = r["payload"].decode()
             conn.execute(t.event_private.insert(), private_rows)
         append_leaves(conn, size, [r["leaf_hash"] for r in rows])
     return recorded

@@ -111,7 +111,6 @@ principal_keys = Table(
 )
 
 
-
 def projection_tables() -> list[Table]:
     """Tables rebuilt from the events, in dependency order (tables marked ``log`` excluded)."""
     import pnyx.store.schema  # noqa: F401  (registers every table module)

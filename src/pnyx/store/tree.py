@@ -46,7 +46,7 @@ def load_frontier(conn: Connection, size: int) -> list[merkle.Node]:
 def append_leaves(conn: Connection, size: int, leaf_hashes: Sequence[bytes]) -> bytes:
     """Extend the tree of ``size`` leaves by ``leaf_hashes``; returns the new root."""
     frontier = load_frontier(conn, size)
-    rows = []
+    rows: list[dict[str, object]] = []
     for h in leaf_hashes:
         created, frontier = merkle.append_leaf(frontier, size, h)
         rows.extend({"level": n.level, "idx": n.index, "hash": n.hash} for n in created)
