@@ -8,14 +8,14 @@ PG     := deploy/postgres-test.sh
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo lint fmt test pg-start pg-stop clean
+.PHONY: help venv demo lint fmt test system-deps pg-start pg-stop clean
 
 help:
 	@echo "make venv      create $(VENV) and install pnyx with dev extras"
 	@echo "make demo      fill $(DATA) with a demo facility (then: $(BIN)/pnyx up --data $(DATA))"
 	@echo "make lint      ruff check + ruff format --check + mypy + lint-imports"
 	@echo "make fmt       ruff format + ruff check --fix"
-	@echo "make test      lint, start the throwaway PostgreSQL, run pytest"
+	@echo "make test      install missing Debian packages, lint, start PostgreSQL, run pytest"
 	@echo "make pg-stop   stop the throwaway PostgreSQL"
 	@echo "make clean     remove $(VENV), caches and $(DATA)"
 
@@ -47,7 +47,10 @@ fmt: venv
 
 # PostgreSQL stays up after the run (throwaway cluster); `make pg-stop` stops it.
 # A PNYX_TEST_PG_URL already in the environment is used as is (no server started).
-test: venv lint
+system-deps:
+	@bash deploy/system-deps.sh
+
+test: system-deps venv lint
 	@url="$${PNYX_TEST_PG_URL:-$$($(PG) start)}" && \
 	  echo "PNYX_TEST_PG_URL=$$url" && \
 	  PNYX_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q $(PYTEST_ARGS)

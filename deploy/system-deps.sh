@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian packages pnyx's tests need, only those missing (checked with dpkg-query).
+# Needs root or passwordless sudo only when something is missing. Used by `make test` and .ci/run.
+#   postgresql        throwaway cluster started by deploy/postgres-test.sh
+#   chromium          browser tests (Playwright with executable_path=/usr/bin/chromium)
+#   fonts-liberation  so pages render with real metrics in headless Chromium
+#   make, python3, python3-venv   the Makefile and its .venv
+set -euo pipefail
+
+PACKAGES=(postgresql chromium fonts-liberation make python3 python3-venv)
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    echo "system packages present: ${PACKAGES[*]}"
+    exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=()
+if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null || {
+        echo "need root (or sudo) to install: ${missing[*]}" >&2
+        exit 1
+    }
+    SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
