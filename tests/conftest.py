@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from pnyx.ledger.note import generate_signer
 from pnyx.services.context import ServiceContext
 from pnyx.store.db import Database, url_for_data_dir
 from pnyx.store.schema import migrate
@@ -75,5 +76,5 @@ class FakeClock:
 
 @pytest.fixture
 def ctx(db: Database) -> ServiceContext:
-    """A service context over the test database with a deterministic clock."""
-    return ServiceContext(db=db, clock=FakeClock())
+    """A service context over the test database with a deterministic clock and a log key."""
+    return ServiceContext(db=db, clock=FakeClock(), log_signer=generate_signer("pnyx.test/log"))

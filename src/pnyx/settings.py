@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_origin: str = "pnyx.example/facility"
     checkpoint_every_events: int = 1000
     checkpoint_every_s: float = 60.0
+    log_key_file: Path | None = None  # the log's signing key; default: DATA_DIR/log-key
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -47,9 +48,21 @@ class Settings(BaseSettings):
                 raise InvalidInputError(
                     "production mode needs the log's real origin: set PNYX_LOG_ORIGIN"
                 )
+            if self.log_key_file is None or not self.log_key_file.is_file():
+                raise InvalidInputError(
+                    "production mode needs the log's signing key: set PNYX_LOG_KEY_FILE to an "
+                    f"existing key file (got {self.log_key_file}; `pnyx ledger keygen` makes one)"
+                )
         if self.checkpoint_every_events < 1:
             raise InvalidInputError("checkpoint_every_events must be >= 1")
+        if self.checkpoint_every_s <= 0:
+            raise InvalidInputError("checkpoint_every_s must be > 0 (seconds)")
         return self
+
+    @property
+    def log_key_path(self) -> Path:
+        """Where the log's signing key lives: PNYX_LOG_KEY_FILE, else DATA_DIR/log-key."""
+        return self.log_key_file or self.data_dir / "log-key"
 
     @property
     def database_url(self) -> str:

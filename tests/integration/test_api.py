@@ -59,7 +59,10 @@ def test_anonymous_write_is_forbidden_and_writes_nothing(
 def test_bad_token_is_401(client: TestClient) -> None:
     resp = client.get("/api/v1/principals", headers={"Authorization": "Bearer nope"})
     assert resp.status_code == 401
-    assert resp.json() == {"error": "authentication", "detail": "the API token is unknown or revoked"}
+    assert resp.json() == {
+        "error": "authentication",
+        "detail": "the API token is unknown or revoked",
+    }
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from pnyx.web.plots import (
     PALETTE,
     Bar,
+    colour_map,
     describe,
     format_count,
     ordered_keys,
@@ -26,7 +27,7 @@ BARS = [
 
 
 def parse(svg: str) -> ET.Element:
-    return ET.fromstring(svg)  # noqa: S314 - our own output, parsed to check it is well formed
+    return ET.fromstring(svg)  # our own output, parsed to check it is well formed
 
 
 def bars_of(root: ET.Element) -> list[ET.Element]:
@@ -127,3 +128,20 @@ def test_segment_text_colour_has_at_least_4_5_contrast(fill: str) -> None:
 def test_format_and_describe() -> None:
     assert format_count(100000) == "100,000"
     assert describe([], "nodes") == "No nodes."
+
+
+def test_given_colours_fix_fills_and_order_across_charts() -> None:
+    colours = colour_map(["b200", "h100", "mi300x"])
+    root = parse(
+        render_stacked_bars(
+            [Bar("x", {"h100": 9, "b200": 1, "new": 2})], title="t", colours=colours
+        )
+    )
+    rects = bars_of(root)[0].findall("svg:rect", NS)
+    assert [r.attrib["data-key"] for r in rects] == ["b200", "h100", "new"]
+    fills = {r.attrib["data-key"]: r.attrib["fill"] for r in rects}
+    assert fills["b200"] == PALETTE[0]
+    assert fills["h100"] == PALETTE[1]
+    assert fills["new"] == PALETTE[3]  # after the three named keys
+    swatches = root.findall("svg:g[@class='legend']/svg:rect", NS)
+    assert [s.attrib["data-key"] for s in swatches] == ["b200", "h100", "new"]  # no mi300x

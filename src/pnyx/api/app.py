@@ -6,19 +6,17 @@ from fastapi import FastAPI
 
 import pnyx
 from pnyx.api.errors import install_error_handlers
-from pnyx.api.routes import events, health, identity
+from pnyx.api.routes import events, facility, health, identity, log
 from pnyx.services.context import ServiceContext
+from pnyx.services.setup import build_context
 from pnyx.settings import Settings
-from pnyx.store.db import Database
-from pnyx.store.schema import migrate
+from pnyx.web import routes as web
 
 
 def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
     """Build the API + portal app. ``ctx`` may be injected (tests); else one is opened."""
     if ctx is None:
-        db = Database(settings.database_url)
-        migrate(db)
-        ctx = ServiceContext(db=db)
+        ctx = build_context(settings)
     app = FastAPI(
         title="pnyx",
         version=pnyx.__version__,
@@ -26,7 +24,15 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
     )
     app.state.ctx = ctx
     app.state.settings = settings
-    install_error_handlers(app)
-    for router in (health.router, identity.router, events.router):
+    install_error_handlers(app, html_page=web.render_error)
+    for router in (
+        health.router,
+        identity.router,
+        events.router,
+        log.router,
+        facility.router,
+        web.router,
+    ):
         app.include_router(router)
+    web.mount_static(app)
     return app

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from pnyx.services.context import ServiceContext
-from pnyx.settings import DEFAULT_DATA_DIR
-from pnyx.store.db import Database, url_for_data_dir
-from pnyx.store.schema import migrate
+from pnyx.services.setup import build_context
+from pnyx.settings import DEFAULT_DATA_DIR, Settings
+from pnyx.store.db import url_for_data_dir
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,10 +41,9 @@ def database_url(data: Path | None, db: str | None) -> str:
 
 
 def open_context(data: Path | None, db: str | None) -> ServiceContext:
-    """A service context over the addressed store, migrated to the newest schema."""
-    database = Database(database_url(data, db))
-    migrate(database)
-    return ServiceContext(db=database)
+    """A service context over the addressed store, migrated, with the log's signing key."""
+    url = database_url(data, db)
+    return build_context(Settings(data_dir=data or DEFAULT_DATA_DIR, db_url=url))
 
 
 def to_jsonable(value: Any) -> Any:

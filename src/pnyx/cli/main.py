@@ -8,7 +8,7 @@ import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from pnyx.cli import admin, demo, identity, serve
+from pnyx.cli import admin, council, demo, facility, identity, ledger, serve, witness
 from pnyx.cli.common import err_console
 from pnyx.errors import PnyxError
 
@@ -25,6 +25,10 @@ app.add_typer(identity.principal_app, name="principal")
 app.add_typer(identity.token_app, name="token")
 app.add_typer(identity.key_app, name="key")
 app.add_typer(identity.events_app, name="events")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(witness.app, name="witness")
+app.add_typer(facility.app, name="facility")
+app.add_typer(council.app, name="council")
 app.command("up")(serve.up)
 app.command("demo")(demo.demo)
 

@@ -10,6 +10,7 @@ import uvicorn
 
 from pnyx.cli.common import DataOpt, DbOpt, console
 from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
+from pnyx.workers import checkpointer
 
 
 def up(
@@ -30,5 +31,10 @@ def up(
         backend=backend,
     )
     app = create_app(settings)
+    thread, stop = checkpointer.start(app.state.ctx, settings.checkpoint_every_s)
     console.print(f"pnyx serving on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -9,8 +9,8 @@ commitment to them instead, and the values live in access-controlled storage.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 import rfc8785
 
+from pnyx.domain.canonical import encode_plain
 from pnyx.errors import InvalidInputError
 
 
@@ -40,7 +41,7 @@ class Event:
 
     def payload(self) -> dict[str, Any]:
         """All fields as JSON values."""
-        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {name: _to_json(getattr(self, name)) for name in _field_names(type(self))}
 
     def public_payload(self) -> dict[str, Any]:
         """The fields that may appear in the public record."""
@@ -101,7 +102,7 @@ def canonical_json(value: Any) -> bytes:
     reference ``rfc8785`` implementation. A property test checks the two agree.
     """
     if _is_plain(value):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        return encode_plain(value).encode()
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as e:
@@ -109,10 +110,19 @@ def canonical_json(value: Any) -> bytes:
 
 
 _MAX_SAFE_INT = 2**53 - 1
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _is_plain(value: Any) -> bool:
-    if value is None or isinstance(value, str | bool):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:  # exact types first: the common case
+        return True
+    if kind is dict:
+        return all(
+            isinstance(k, str) and k.isascii() and (type(v) is str or _is_plain(v))
+            for k, v in value.items()
+        )
+    if isinstance(value, str | bool):
         return True
     if isinstance(value, int):
         return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
@@ -130,7 +140,14 @@ def commitment(salt: bytes, private: Mapping[str, Any]) -> str:
     return hashlib.sha256(salt + canonical_json(dict(private))).hexdigest()
 
 
+@functools.cache
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _to_json(value: Any) -> Any:
+    if type(value) in _JSON_SCALARS:  # exact types: nothing to convert
+        return value
     if isinstance(value, StrEnum):
         return str(value)
     if isinstance(value, tuple | list):

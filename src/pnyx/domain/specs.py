@@ -52,10 +52,8 @@ class Fields:
         allowed_set = set(allowed)
         unknown = sorted(str(k) for k in value if k not in allowed_set)
         if unknown:
-            raise spec_error(
-                path,
-                f"unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed_set))})",
-            )
+            known = ", ".join(sorted(allowed_set))
+            raise spec_error(path, f"unknown field(s) {', '.join(unknown)} (allowed: {known})")
         self.value: Mapping[object, object] = value
         self.path = path
 
@@ -92,14 +90,18 @@ class Fields:
             raise spec_error(self.at(key), f"expected an id (string), got {type_name(value)}")
         return slug_at(value, self.at(key))
 
-    def integer(self, key: str, minimum: int = 1, default: object = REQUIRED) -> int:
-        """An integer >= ``minimum`` (booleans are refused)."""
+    def integer(
+        self, key: str, minimum: int = 1, maximum: int | None = None, default: object = REQUIRED
+    ) -> int:
+        """An integer in [``minimum``, ``maximum``] (booleans are refused)."""
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise spec_error(self.at(key), f"expected an integer, got {type_name(value)}")
         if value < minimum:
             bound = "must be > 0" if minimum == 1 else f"must be >= {minimum}"
             raise spec_error(self.at(key), f"{bound}, got {value}")
+        if maximum is not None and value > maximum:
+            raise spec_error(self.at(key), f"must be <= {maximum}, got {value}")
         return value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -143,8 +145,10 @@ def slug_at(value: str, path: str) -> str:
 
 def choice(path: str, value: object, options: type[E], what: str) -> E:
     """Parse ``value`` as a member of the StrEnum ``options``, naming the known values."""
-    try:
-        return options(value)
-    except ValueError:
-        known = ", ".join(str(o) for o in options)
-        raise spec_error(path, f"unknown {what} {value!r} (known: {known})") from None
+    if isinstance(value, str):
+        try:
+            return options(value)
+        except ValueError:
+            pass
+    known = ", ".join(str(o) for o in options)
+    raise spec_error(path, f"unknown {what} {value!r} (known: {known})")

@@ -13,7 +13,7 @@ folds them. `append_leaf` grows the right-edge *frontier* of a log in O(log n).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pnyx.errors import InvalidInputError, VerificationError
@@ -340,18 +340,40 @@ def append_leaf(
     Returns (the complete subtrees this append creates, leaf first then each new parent;
     the new frontier). Raises InvalidInputError if `frontier` is not the frontier of `size`.
     """
+    created: list[Node] = []
+    return created, extend_frontier(frontier, size, (leaf_hash,), created)
+
+
+def extend_frontier(
+    frontier: Sequence[Node],
+    size: int,
+    leaf_hashes: Iterable[bytes],
+    created: list[Node] | None = None,
+) -> list[Node]:
+    """Append leaf hashes, in order, to the tree of `size` leaves given by its frontier.
+
+    Returns the new frontier. When `created` is a list, each complete subtree the appends create
+    is added to it (per leaf: the leaf, then each new parent). The frontier is checked once
+    (InvalidInputError if it is not the frontier of `size`), so a batch costs O(1) hashes per
+    leaf, amortised.
+    """
     expected = frontier_nodes(size)
     actual = [node.ref for node in frontier]
     if actual != expected:
         raise InvalidInputError(f"frontier {actual} is not the frontier of size {size}: {expected}")
-    if len(leaf_hash) != HASH_SIZE:
-        raise InvalidInputError(f"leaf hash has {len(leaf_hash)} bytes, expected {HASH_SIZE}")
-    carry = Node(0, size, leaf_hash)
-    created = [carry]
-    stack = list(frontier)
-    while stack and stack[-1].level == carry.level:
-        left = stack.pop()
-        carry = Node(carry.level + 1, left.index >> 1, node_hash(left.hash, carry.hash))
-        created.append(carry)
-    stack.append(carry)
-    return created, stack
+    stack = [node.hash for node in frontier]
+    sha256 = hashlib.sha256
+    for leaf in leaf_hashes:
+        if len(leaf) != HASH_SIZE:
+            raise InvalidInputError(f"leaf hash has {len(leaf)} bytes, expected {HASH_SIZE}")
+        carry, index, level = leaf, size, 0
+        if created is not None:
+            created.append(Node(0, index, carry))
+        while index & 1:  # the right edge merges once per trailing one bit of the index
+            carry = sha256(_NODE_PREFIX + stack.pop() + carry).digest()
+            index, level = index >> 1, level + 1
+            if created is not None:
+                created.append(Node(level, index, carry))
+        stack.append(carry)
+        size += 1
+    return [Node(lv, ix, h) for (lv, ix), h in zip(frontier_nodes(size), stack, strict=True)]

@@ -268,6 +268,14 @@ def _parse_signature_line(line: str) -> NoteSignature:
     return NoteSignature(name, raw[:4], raw[4:])
 
 
+def parse_signature_line(line: str) -> NoteSignature:
+    """Parse one signature line (a final newline is allowed); its signature is NOT checked.
+
+    Raises VerificationError if the line is malformed.
+    """
+    return _parse_signature_line(line.removesuffix("\n"))
+
+
 def split_note(note: str) -> tuple[str, list[NoteSignature]]:
     """Split a signed note into its text and its (unchecked) signatures."""
     if _CONTROL.search(note) or not note.endswith("\n"):

@@ -1,4 +1,4 @@
-"""What every service needs: the database and an injected clock."""
+"""What every service needs: the database, an injected clock and the log's signing key."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pnyx.ledger.note import Signer
 from pnyx.store.db import Database
 
 
@@ -25,6 +26,8 @@ class ServiceContext:
 
     db: Database
     clock: Callable[[], datetime] = field(default=utc_now)
+    log_signer: Signer | None = None  # signs checkpoints; None: no checkpoints are issued
+    checkpoint_every_events: int = 1000  # record() issues one when the log grew this much
 
     def now(self) -> str:
         """The current time as recorded on events."""

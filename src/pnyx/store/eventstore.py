@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from pnyx.domain.events import Event, canonical_json, commitment, decode_event
+from pnyx.domain.events import Event, canonical_json, commitment, decode_event, event_class
 from pnyx.errors import VerificationError
 from pnyx.ledger.merkle import leaf_hash
 from pnyx.store import tables as t
@@ -54,6 +54,12 @@ class RecordedEvent:
 
 def render_entry(seq: int, at: str, actor: str, event: Event, commit: str | None) -> dict[str, Any]:
     """The public entry of an event: the object whose canonical bytes are the ledger leaf."""
+    return _entry(seq, at, actor, event, event.public_payload(), commit)
+
+
+def _entry(
+    seq: int, at: str, actor: str, event: Event, body: dict[str, Any], commit: str | None
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "seq": seq,
         "at": at,
@@ -61,7 +67,7 @@ def render_entry(seq: int, at: str, actor: str, event: Event, commit: str | None
         "kind": event.KIND,
         "v": event.VERSION,
         "visibility": str(event.VISIBILITY),
-        "body": event.public_payload(),
+        "body": body,
     }
     if commit is not None:
         entry["commitment"] = commit
@@ -81,17 +87,15 @@ def append_events(
         commit = None
         if event.PRIVATE_FIELDS:
             salt = secrets.token_bytes(32)
-            commit = commitment(salt, event.private_payload())
+            private = event.private_payload()
+            commit = commitment(salt, private)
             private_rows.append(
-                {
-                    "seq": seq,
-                    "salt": salt,
-                    "payload": canonical_json(event.private_payload()).decode(),
-                }
+                {"seq": seq, "salt": salt, "payload": canonical_json(private).decode()}
             )
-        entry = canonical_json(render_entry(seq, at, actor, event, commit))
+        body = event.public_payload()
+        entry = canonical_json(_entry(seq, at, actor, event, body, commit))
         rows.append(_event_row(seq, at, actor, event, entry))
-        recorded.append(_recorded(rows[-1], commit, event.public_payload()))
+        recorded.append(_recorded(rows[-1], commit, body, entry))
     if rows:
         conn.execute(t.events.insert(), rows)
         if private_rows:
@@ -113,7 +117,9 @@ def _event_row(seq: int, at: str, actor: str, event: Event, entry: bytes) -> dic
     }
 
 
-def _recorded(row: dict[str, Any], commit: str | None, body: dict[str, Any]) -> RecordedEvent:
+def _recorded(
+    row: dict[str, Any], commit: str | None, body: dict[str, Any], entry: bytes
+) -> RecordedEvent:
     return RecordedEvent(
         seq=row["seq"],
         at=row["at"],
@@ -123,7 +129,7 @@ def _recorded(row: dict[str, Any], commit: str | None, body: dict[str, Any]) -> 
         visibility=row["visibility"],
         body=body,
         commitment=commit,
-        entry=row["entry"].encode(),
+        entry=entry,
     )
 
 
@@ -187,4 +193,12 @@ def restore_event(rec: RecordedEvent, salt: bytes | None, payload: str | None) -
         if commitment(salt, private) != rec.commitment:
             raise VerificationError(f"event {rec.seq}: private payload does not match commitment")
         full.update(private)
+    return decode_event(rec.kind, rec.version, full)
+
+
+def public_event(rec: RecordedEvent) -> Event:
+    """The event of a public entry alone: its private fields become None (what anyone replays)."""
+    cls = event_class(rec.kind, rec.version)
+    full = dict(rec.body)
+    full.update(dict.fromkeys(cls.PRIVATE_FIELDS))
     return decode_event(rec.kind, rec.version, full)

@@ -8,7 +8,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-from pnyx.store import tables  # noqa: F401  (more table modules are imported here as they come)
+from pnyx.store import (
+    tables,  # noqa: F401  (more table modules are imported here as they come)
+    tables_inventory,  # noqa: F401
+    tables_ledger,  # noqa: F401
+)
 from pnyx.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -45,16 +45,13 @@ def load_frontier(conn: Connection, size: int) -> list[merkle.Node]:
 
 def append_leaves(conn: Connection, size: int, leaf_hashes: Sequence[bytes]) -> bytes:
     """Extend the tree of ``size`` leaves by ``leaf_hashes``; returns the new root."""
-    frontier = load_frontier(conn, size)
-    rows: list[dict[str, object]] = []
-    for h in leaf_hashes:
-        created, frontier = merkle.append_leaf(frontier, size, h)
-        rows.extend({"level": n.level, "idx": n.index, "hash": n.hash} for n in created)
-        size += 1
-    if rows:
+    created: list[merkle.Node] = []
+    frontier = merkle.extend_frontier(load_frontier(conn, size), size, leaf_hashes, created)
+    if created:
+        rows = [{"level": n.level, "idx": n.index, "hash": n.hash} for n in created]
         conn.execute(t.tree_nodes.insert(), rows)
     root = merkle.root_from_frontier(frontier)
-    _store_head(conn, size, root)
+    _store_head(conn, size + len(leaf_hashes), root)
     return root
 
 

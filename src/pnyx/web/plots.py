@@ -115,12 +115,27 @@ def _layout(bars: Sequence[Bar]) -> _Layout:
     return _Layout(label_w, plot_w, plot_w / biggest if biggest else 0.0, label_chars)
 
 
+def colour_map(keys: Sequence[str]) -> dict[str, str]:
+    """A fill per key, in palette order: pass one map to every chart so colours agree."""
+    return {k: colour_for(i) for i, k in enumerate(keys)}
+
+
 def render_stacked_bars(
-    bars: Sequence[Bar], *, title: str, unit: str = "accelerators", id_prefix: str = "chart"
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    unit: str = "accelerators",
+    id_prefix: str = "chart",
+    colours: Mapping[str, str] | None = None,
 ) -> str:
-    """A horizontal stacked bar chart as an inline SVG element (all text escaped)."""
-    keys = ordered_keys(bars)
-    colours = {k: colour_for(i) for i, k in enumerate(keys)}
+    """A horizontal stacked bar chart as an inline SVG element (all text escaped).
+
+    ``colours`` fixes the fill of keys (e.g. the facility's types, so a site's chart matches
+    the overview's); keys it lacks get palette colours after those it names.
+    """
+    rank = {k: i for i, k in enumerate(colours or {})}
+    keys = sorted(ordered_keys(bars), key=lambda k: rank.get(k, len(rank)))
+    colours = _complete(colours or {}, keys)
     layout = _layout(bars)
     rows = [_render_bar(bar, i, layout, keys, colours, unit) for i, bar in enumerate(bars)]
     legend_y = PAD + len(bars) * (BAR_H + BAR_GAP) + PAD
@@ -139,8 +154,16 @@ def render_stacked_bars(
     )
 
 
+def _complete(colours: Mapping[str, str], keys: Sequence[str]) -> dict[str, str]:
+    out = dict(colours)
+    for key in keys:
+        if key not in out:
+            out[key] = colour_for(len(out))
+    return out
+
+
 def _render_bar(
-    bar: Bar, row: int, layout: _Layout, keys: list[str], colours: dict[str, str], unit: str
+    bar: Bar, row: int, layout: _Layout, keys: list[str], colours: Mapping[str, str], unit: str
 ) -> str:
     y = PAD + row * (BAR_H + BAR_GAP)
     text_y = y + BAR_H / 2 + 4
@@ -181,7 +204,7 @@ def _render_segment(
     )
 
 
-def _render_legend(keys: list[str], colours: dict[str, str], top: float) -> tuple[str, float]:
+def _render_legend(keys: list[str], colours: Mapping[str, str], top: float) -> tuple[str, float]:
     parts = ['<g class="legend">']
     x, y = float(PAD), top
     for key in keys:

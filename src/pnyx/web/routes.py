@@ -15,7 +15,7 @@ from pnyx.services import events, identity, inventory
 from pnyx.services.context import ServiceContext
 from pnyx.services.inventory_dto import ClusterSummary, SiteSummary
 from pnyx.web import views
-from pnyx.web.plots import Bar, format_count, render_stacked_bars
+from pnyx.web.plots import Bar, colour_map, format_count, render_stacked_bars
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_PAGE = 500
@@ -70,7 +70,7 @@ def overview(ctx: Ctx) -> HTMLResponse:
     """The facility: sites, clusters, accelerators by type, capacity by site."""
     summary = inventory.facility_summary(ctx)
     types = views.type_order([summary.by_type])
-    chart = site_chart(summary.sites) if summary.sites else Markup("")
+    chart = site_chart(summary.sites, colour_map(types)) if summary.sites else Markup("")
     return render(
         "overview.html",
         active="/",
@@ -96,7 +96,7 @@ def site(ctx: Ctx, site_id: str) -> HTMLResponse:
         "site.html",
         site=summary,
         types=views.type_order([summary.by_type]),
-        chart=cluster_chart(summary.clusters),
+        chart=cluster_chart(summary.clusters, facility_colours(ctx)),
         host=member_names(ctx).get(summary.host_member, summary.host_member),
         certs=certs,
         share=views.share_pct,
@@ -111,26 +111,31 @@ def event_stream(
 ) -> HTMLResponse:
     """The public event stream, newest first."""
     page = events.list_events(ctx, offset, limit, newest_first=True)
-    pager = views.Pager(offset, limit, page.total, len(page.items))
-    return render(
-        "events.html", active="/events", page=page, pager=pager, body=views.format_body
-    )
+    pager = views.Pager(offset, limit, page.total)
+    return render("events.html", active="/events", page=page, pager=pager, body=views.format_body)
 
 
-def site_chart(sites: list[SiteSummary]) -> Markup:
+def site_chart(sites: list[SiteSummary], colours: dict[str, str]) -> Markup:
     """Capacity by site and accelerator type, as inline SVG (escaped by plots)."""
     bars = [Bar(s.name, s.by_type) for s in sites]
     title = "Accelerators by site and type"
-    return Markup(render_stacked_bars(bars, title=title, id_prefix="capacity"))  # noqa: S704
+    svg = render_stacked_bars(bars, title=title, id_prefix="capacity", colours=colours)
+    return Markup(svg)  # noqa: S704
 
 
-def cluster_chart(clusters: list[ClusterSummary]) -> Markup:
+def cluster_chart(clusters: list[ClusterSummary], colours: dict[str, str]) -> Markup:
     """Capacity by cluster and accelerator type, as inline SVG (empty for no clusters)."""
     if not clusters:
         return Markup("")
     bars = [Bar(c.name, c.by_type) for c in clusters]
     title = "Accelerators by cluster and type"
-    return Markup(render_stacked_bars(bars, title=title, id_prefix="clusters"))  # noqa: S704
+    svg = render_stacked_bars(bars, title=title, id_prefix="clusters", colours=colours)
+    return Markup(svg)  # noqa: S704
+
+
+def facility_colours(ctx: ServiceContext) -> dict[str, str]:
+    """The overview's colour of each accelerator type, so every chart uses the same ones."""
+    return colour_map(views.type_order([inventory.facility_summary(ctx).by_type]))
 
 
 def member_names(ctx: ServiceContext) -> dict[str, str]:

@@ -48,17 +48,6 @@ class Pager:
     offset: int
     limit: int
     total: int
-    shown: int
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first item shown (0 when nothing is shown)."""
-        return self.offset + 1 if self.shown else 0
-
-    @property
-    def last(self) -> int:
-        """1-based position of the last item shown."""
-        return self.offset + self.shown
 
     @property
     def newer_offset(self) -> int | None:

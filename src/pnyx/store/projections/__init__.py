@@ -1,5 +1,5 @@
 """Projectors, one module per area; importing this package registers all of them."""
 
-from pnyx.store.projections import identity
+from pnyx.store.projections import identity, inventory, ledger
 
-__all__ = ["identity"]
+__all__ = ["identity", "inventory", "ledger"]

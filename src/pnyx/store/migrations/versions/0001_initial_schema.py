@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:57:22.099887
+Create Date: 2026-11-26 15:05:24.189178
 """
 
 from __future__ import annotations
@@ -33,6 +33,39 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_api_tokens_principal_id"), ["principal_id"], unique=False
         )
+
+    op.create_table(
+        "checkpoints",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("issued_at", sa.String(length=32), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("size"),
+        info={"log": True},
+    )
+    op.create_table(
+        "clusters",
+        sa.Column("cluster_id", sa.String(length=64), nullable=False),
+        sa.Column("site_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("engine", sa.String(length=16), nullable=False),
+        sa.Column("interconnect", sa.String(length=32), nullable=False),
+        sa.Column("containment", sa.String(length=8), nullable=False),
+        sa.Column("physically_separate", sa.Boolean(), nullable=False),
+        sa.Column("spec", sa.Text(), nullable=False),
+        sa.Column("declared_at", sa.String(length=32), nullable=False),
+        sa.Column("declared_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("cluster_id"),
+    )
+    with op.batch_alter_table("clusters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_clusters_site_id"), ["site_id"], unique=False)
 
     op.create_table(
         "events",
@@ -73,6 +106,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id"),
     )
     op.create_table(
+        "nodes",
+        sa.Column("node_name", sa.String(length=64), nullable=False),
+        sa.Column("cluster_id", sa.String(length=64), nullable=False),
+        sa.Column("pod_id", sa.String(length=64), nullable=False),
+        sa.Column("accelerator_type", sa.String(length=16), nullable=False),
+        sa.Column("accelerators", sa.Integer(), nullable=False),
+        sa.Column("cpus", sa.Integer(), nullable=False),
+        sa.Column("mem_gib", sa.Integer(), nullable=False),
+        sa.Column("partition", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("node_name"),
+    )
+    with op.batch_alter_table("nodes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_nodes_cluster_type", ["cluster_id", "accelerator_type"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_nodes_pod_id"), ["pod_id"], unique=False)
+
+    op.create_table(
+        "partitions",
+        sa.Column("cluster_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("containment", sa.String(length=8), nullable=False),
+        sa.Column("certificate_expires", sa.String(length=10), nullable=True),
+        sa.PrimaryKeyConstraint("cluster_id", "name"),
+    )
+    op.create_table(
+        "pods",
+        sa.Column("pod_id", sa.String(length=64), nullable=False),
+        sa.Column("cluster_id", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("pod_id"),
+    )
+    with op.batch_alter_table("pods", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pods_cluster_id"), ["cluster_id"], unique=False)
+
+    op.create_table(
         "principal_keys",
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("principal_id", sa.String(length=64), nullable=False),
@@ -98,11 +168,53 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("principal_id"),
     )
     op.create_table(
+        "sites",
+        sa.Column("site_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("host_member", sa.String(length=64), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("declared_at", sa.String(length=32), nullable=False),
+        sa.Column("declared_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id"),
+    )
+    op.create_table(
         "tree_nodes",
         sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx"),
+        info={"log": True},
+    )
+    op.create_table(
+        "witnesses",
+        sa.Column("witness_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("key_name", sa.String(length=200), nullable=False),
+        sa.Column("key_id", sa.String(length=8), nullable=False),
+        sa.Column("verifier_key", sa.String(length=300), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=True),
+        sa.Column("registered_at", sa.String(length=32), nullable=False),
+        sa.Column("registered_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("witness_id"),
+        sa.UniqueConstraint("verifier_key"),
+    )
+    with op.batch_alter_table("witnesses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_witnesses_key_name"), ["key_name"], unique=False)
+
+    op.create_table(
+        "cosignatures",
+        sa.Column(
+            "checkpoint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("witness_id", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=8), nullable=False),
+        sa.Column("timestamp", sa.BigInteger(), nullable=False),
+        sa.Column("line", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["checkpoint_id"],
+            ["checkpoints.id"],
+        ),
+        sa.PrimaryKeyConstraint("checkpoint_id", "witness_id"),
         info={"log": True},
     )
     op.create_table(
@@ -128,12 +240,28 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table("event_private")
+    op.drop_table("cosignatures")
+    with op.batch_alter_table("witnesses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_witnesses_key_name"))
+
+    op.drop_table("witnesses")
     op.drop_table("tree_nodes")
+    op.drop_table("sites")
     op.drop_table("principals")
     with op.batch_alter_table("principal_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_principal_keys_principal_id"))
 
     op.drop_table("principal_keys")
+    with op.batch_alter_table("pods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pods_cluster_id"))
+
+    op.drop_table("pods")
+    op.drop_table("partitions")
+    with op.batch_alter_table("nodes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_nodes_pod_id"))
+        batch_op.drop_index("ix_nodes_cluster_type")
+
+    op.drop_table("nodes")
     op.drop_table("members")
     op.drop_table("log_state")
     with op.batch_alter_table("events", schema=None) as batch_op:
@@ -141,6 +269,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_events_kind"))
 
     op.drop_table("events")
+    with op.batch_alter_table("clusters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clusters_site_id"))
+
+    op.drop_table("clusters")
+    op.drop_table("checkpoints")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_principal_id"))
 

@@ -1,0 +1,236 @@
+"""Multifactor priority with a Fair-Tree fair-share factor, vectorised over the pending queue.
+
+Fair share (after Slurm's *Fair Tree* algorithm, described from memory of its documentation,
+slurm.schedmd.com/fair_tree.html): accounts form a tree, here member > programme > project >
+user. At every level each association gets a *Level Fairshare*
+
+    LF = S / U,   S = shares_self / sum(shares of self and siblings),
+                  U = usage_self  / sum(usage of self and siblings)
+
+(usage of an inner association = the sum over its leaves; U = 0 gives LF = +inf when S > 0,
+LF = 0 when S = 0). Slurm then walks the tree depth first, visiting siblings in decreasing LF,
+and numbers the users in the order it meets them; a user's fair-share factor is
+``rank / user_count`` (1.0 for the first). The consequence Fair Tree is designed for: if an
+account is under-served relative to a sibling (higher LF), *every* user below it ranks above
+every user below the sibling, whatever happens further down.
+
+Here the depth-first walk is a lexicographic sort of each user's vector ``(LF_member,
+LF_programme, LF_project, LF_user)`` in decreasing order, which is exactly the visiting order;
+siblings with equal LF are compared by their children's LF (their subtrees are merged), and
+users with equal vectors share the best rank of their group. Shares are the targets (enacted
+programme shares, awards: just numbers here); a path prefix without a given share gets
+``default_share``.
+
+Usage decays exponentially with a half-life: ``decay(u, dt, h) = u * 2**(-dt/h)``. Running jobs
+charge their accelerators (times a billing weight per type) continuously; over an interval of
+constant rate ``r`` the decayed integral is added exactly: ``u' = u * a + r * (1 - a) / lam``
+with ``a = 2**(-dt/h)``, ``lam = ln 2 / h``.
+
+Multifactor priority (Slurm's priority/multifactor, without QOS and partition terms yet)::
+
+    priority = w_fs * F_fs + w_age * min(age / max_age, 1) + w_size * F_size
+
+with ``F_size = accelerators / facility accelerators`` (or ``1 - that`` when favouring small
+jobs). Ties go to the earlier submission, then the lower job id. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pnyx.errors import InvalidInputError
+from pnyx.sched.facility import FloatArray, IntArray
+
+LEVELS = ("member", "programme", "project", "user")
+Path = tuple[int, int, int, int]
+
+
+def decay(usage: FloatArray | float, dt_s: float, half_life_s: float) -> FloatArray:
+    """``usage`` after ``dt_s`` seconds of exponential decay with half-life ``half_life_s``."""
+    if dt_s < 0 or not half_life_s > 0:
+        raise InvalidInputError(
+            f"decay: need dt_s >= 0 and half_life_s > 0, got {dt_s}, {half_life_s}"
+        )
+    factor: float = 0.5 ** (dt_s / half_life_s)
+    return np.asarray(usage, dtype=np.float64) * factor
+
+
+@dataclass(frozen=True)
+class PriorityWeights:
+    """Weights of the multifactor priority (Slurm's PriorityWeight* settings)."""
+
+    fair_share: float = 10_000.0
+    age: float = 1_000.0
+    size: float = 1_000.0
+    max_age_s: float = 7 * 86_400.0
+    favor_small: bool = False
+
+    def __post_init__(self) -> None:
+        if min(self.fair_share, self.age, self.size) < 0:
+            raise InvalidInputError("priority weights must be >= 0")
+        if not self.max_age_s > 0:
+            raise InvalidInputError("max_age_s must be > 0 (e.g. 604800 for one week)")
+
+
+class FairTree:
+    """The association tree member > programme > project > user, with shares per node."""
+
+    def __init__(
+        self, shares: Mapping[tuple[int, ...], float] | None = None, default_share: float = 1.0
+    ) -> None:
+        if default_share < 0:
+            raise InvalidInputError("default_share must be >= 0")
+        self.default_share = default_share
+        self._shares: dict[tuple[int, ...], float] = {}
+        self._ids: list[dict[tuple[int, ...], int]] = [{} for _ in LEVELS]
+        self._parent: list[list[int]] = [[] for _ in LEVELS]
+        self._leaf_nodes: list[list[int]] = []
+        self._cache: tuple[list[IntArray], list[IntArray], list[FloatArray]] | None = None
+        self.set_shares(shares or {})
+
+    def __len__(self) -> int:
+        return len(self._leaf_nodes)
+
+    def set_shares(self, shares: Mapping[tuple[int, ...], float]) -> None:
+        """Replace the targets: ``{(member,): s, (member, programme): s, ...}``."""
+        for path, value in shares.items():
+            if not 1 <= len(path) <= len(LEVELS) or value < 0:
+                raise InvalidInputError(f"share {path!r}: need a path of 1..4 ids and a share >= 0")
+        self._shares = dict(shares)
+        self._cache = None
+
+    def leaf(self, path: Path) -> int:
+        """The leaf index of a user path, registering it on first sight."""
+        ids = self._ids[-1]
+        found = ids.get(path)
+        if found is not None:
+            return found
+        nodes, parent = [], 0
+        for level in range(len(LEVELS)):
+            prefix = path[: level + 1]
+            node = self._ids[level].get(prefix)
+            if node is None:
+                node = self._ids[level][prefix] = len(self._parent[level])
+                self._parent[level].append(parent)
+            nodes.append(node)
+            parent = node
+        self._leaf_nodes.append(nodes)
+        self._cache = None
+        return nodes[-1]
+
+    def _arrays(self) -> tuple[list[IntArray], list[IntArray], list[FloatArray]]:
+        if self._cache is None:
+            leaf_nodes = np.asarray(self._leaf_nodes, dtype=np.int64).reshape(-1, len(LEVELS))
+            node_of_leaf = [leaf_nodes[:, lv].copy() for lv in range(len(LEVELS))]
+            parents = [np.asarray(p, dtype=np.int64) for p in self._parent]
+            shares = [
+                np.asarray(
+                    [self._shares.get(prefix, self.default_share) for prefix in ids], dtype=float
+                )
+                for ids in self._ids
+            ]
+            self._cache = (node_of_leaf, parents, shares)
+        return self._cache
+
+    def level_fairshare(self, usage: FloatArray) -> FloatArray:
+        """LF of each leaf's association at every level: shape (leaves, 4)."""
+        node_of_leaf, parents, shares = self._arrays()
+        n = len(self._leaf_nodes)
+        out = np.empty((n, len(LEVELS)))
+        for lv in range(len(LEVELS)):
+            nid, par, s = node_of_leaf[lv], parents[lv], shares[lv]
+            u = np.bincount(nid, weights=usage[:n], minlength=par.size).astype(np.float64)
+            s_norm = _normalise(s, par)
+            u_norm = _normalise(u, par)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lf = np.where(u_norm > 0, s_norm / u_norm, np.where(s_norm > 0, np.inf, 0.0))
+            out[:, lv] = lf[nid]
+        return out
+
+    def factors(self, usage: FloatArray) -> FloatArray:
+        """Fair-share factor of every leaf in (0, 1]: its Fair Tree rank / number of users."""
+        n = len(self._leaf_nodes)
+        if n == 0:
+            return np.zeros(0)
+        lf = self.level_fairshare(usage)
+        order = np.lexsort([-lf[:, lv] for lv in reversed(range(len(LEVELS)))])
+        ranked = lf[order]
+        new_group = np.ones(n, dtype=np.bool_)
+        new_group[1:] = np.any(ranked[1:] != ranked[:-1], axis=1)
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(n), 0))
+        out = np.empty(n)
+        out[order] = (n - group_start) / n
+        return out
+
+
+def _normalise(values: FloatArray, parent: IntArray) -> FloatArray:
+    """Each value over the sum of its siblings' (0 where the siblings sum to 0)."""
+    sums = np.bincount(parent, weights=values)[parent]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sums > 0, values / sums, 0.0)
+
+
+class UsageTracker:
+    """Decayed usage per fair-share leaf, with the charge rate of each leaf's running jobs."""
+
+    def __init__(self, half_life_s: float, now_s: float = 0.0) -> None:
+        if not half_life_s > 0:
+            raise InvalidInputError("half_life_s must be > 0 (e.g. 604800 for one week)")
+        self.half_life_s = half_life_s
+        self.now_s = now_s
+        self.usage: FloatArray = np.zeros(64)
+        self.rate: FloatArray = np.zeros(64)
+
+    def ensure(self, leaves: int) -> None:
+        """Make room for ``leaves`` leaves."""
+        if leaves > self.usage.size:
+            size = max(leaves, 2 * self.usage.size)
+            self.usage = np.concatenate([self.usage, np.zeros(size - self.usage.size)])
+            self.rate = np.concatenate([self.rate, np.zeros(size - self.rate.size)])
+
+    def advance(self, now_s: float) -> None:
+        """Decay usage to ``now_s`` and add what running jobs used meanwhile."""
+        dt = now_s - self.now_s
+        if dt < 0:
+            raise InvalidInputError(f"time went backwards: {now_s} < {self.now_s}")
+        if dt == 0:
+            return
+        a = 0.5 ** (dt / self.half_life_s)
+        lam = math.log(2) / self.half_life_s
+        self.usage = self.usage * a + self.rate * ((1 - a) / lam)
+        self.now_s = now_s
+
+    def add_rate(self, leaf: int, delta: float) -> None:
+        """A job of ``leaf`` started (delta > 0) or stopped (delta < 0) charging."""
+        self.ensure(leaf + 1)
+        self.rate[leaf] = max(0.0, self.rate[leaf] + delta)
+
+    def charge(self, leaf: int, amount: float) -> None:
+        """Add usage directly (e.g. from an accounting record)."""
+        self.ensure(leaf + 1)
+        self.usage[leaf] += amount
+
+
+def priorities(
+    weights: PriorityWeights,
+    fair_share: FloatArray,
+    submit_s: FloatArray,
+    accelerators: IntArray,
+    now_s: float,
+    facility_accelerators: int,
+) -> FloatArray:
+    """Multifactor priority of each job (arrays aligned per job)."""
+    age = np.clip((now_s - submit_s) / weights.max_age_s, 0.0, 1.0)
+    size = np.minimum(accelerators / facility_accelerators, 1.0)
+    if weights.favor_small:
+        size = 1.0 - size
+    return weights.fair_share * fair_share + weights.age * age + weights.size * size
+
+
+def rank(priority: FloatArray, submit_s: FloatArray, job_id: IntArray) -> IntArray:
+    """Positions sorted by decreasing priority, then earlier submission, then lower id."""
+    return np.lexsort((job_id, submit_s, -priority))

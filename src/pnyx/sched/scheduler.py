@@ -1,0 +1,175 @@
+"""One scheduling pass: priority order, placement, EASY backfill with reservations.
+
+``schedule_pass(state, now_s)`` ranks the pending jobs (multifactor priority) and walks them in
+order. A job that fits starts. The first ``config.reservations`` jobs that do not fit get a
+reservation (shadow time and planned nodes, see :mod:`pnyx.sched.backfill`) and their capacity
+is held; every later job may only start if it fits around the holds, or ends before every
+shadow time. A job that could not run even on the emptied facility is reported in
+``never_fits`` and reserves nothing. The started jobs are running in ``state`` from ``now_s``;
+the driver makes the decisions real. Pure: no I/O, no clock reads.
+
+Speed: within a pass capacity only shrinks, so a job shape (acceptable type, per-node size,
+level) that failed at some size fails for every larger size; failures are cached per type, and
+the walk filters each chunk of the queue against that cache with vector operations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pnyx.sched.backfill import Forecast, Reservation, plan_reservation
+from pnyx.sched.capacity import NO_FIT
+from pnyx.sched.facility import MAX_LEVEL, BoolArray, IntArray
+from pnyx.sched.jobs import JobRequest
+from pnyx.sched.placement import Placement, place
+from pnyx.sched.priority import priorities, rank
+from pnyx.sched.state import SchedulerState, Start
+from pnyx.sched.views import CapacityView, HeldView
+
+CHUNK = 512
+"""Queue positions walked between two refreshes of the vectorised failure filter."""
+NOW, SHORT = 0, 1
+"""Failure-cache modes: placing around the holds, and placing a job that ends first."""
+
+
+@dataclass
+class Decisions:
+    """What one pass decided."""
+
+    now_s: float
+    started: list[Start] = field(default_factory=list)
+    reservations: list[Reservation] = field(default_factory=list)
+    never_fits: list[int] = field(default_factory=list)
+    considered: int = 0
+
+
+def schedule_pass(state: SchedulerState, now_s: float) -> Decisions:
+    """Decide which pending jobs start at ``now_s`` (and start them in ``state``)."""
+    return _Pass(state, now_s).run()
+
+
+class _Pass:
+    """One pass: its failure cache, its reservations and their shadow times."""
+
+    def __init__(self, state: SchedulerState, now_s: float) -> None:
+        self.state = state
+        self.now_s = now_s
+        self.failed: dict[tuple[int, int, int, int, int], int] = {}
+        """(mode, type, per_node, project or -1, level) -> smallest need that failed."""
+        self.never: dict[tuple[object, ...], int] = {}
+        self.reservations: list[Reservation] = []
+        self.min_shadow_s = math.inf
+        self.out = Decisions(now_s)
+
+    def run(self) -> Decisions:
+        self.state.usage.advance(self.now_s)
+        order = self._order()
+        try:
+            for a in range(0, order.size, CHUNK):
+                self._walk(order[a : a + CHUNK])
+        finally:
+            self.state.index.unhold_all()
+        return self.out
+
+    def _order(self) -> IntArray:
+        state, q = self.state, self.state.pending
+        slots = q.slots()
+        fair = state.tree.factors(state.usage.usage)[q.leaf[slots]]
+        prio = priorities(
+            state.config.weights,
+            fair,
+            q.submit_s[slots],
+            q.accelerators[slots],
+            self.now_s,
+            state.fac.accelerators,
+        )
+        return slots[rank(prio, q.submit_s[slots], q.job_id[slots])]
+
+    def _walk(self, chunk: IntArray) -> None:
+        q = self.state.pending
+        self.out.considered += chunk.size
+        if len(self.reservations) >= self.state.config.reservations:
+            chunk = chunk[~self._hopeless(chunk)]
+        for slot in chunk.tolist():
+            self._consider(q.job(slot))
+
+    def _hopeless(self, chunk: IntArray) -> BoolArray:
+        """Jobs the failure cache already rules out (vectorised over the chunk)."""
+        state, q = self.state, self.state.pending
+        fail_now = self._shape_failures(NOW)
+        fail_short = self._shape_failures(SHORT)
+        need, shape = q.need[chunk], q.shape[chunk]
+        short = self.now_s + q.time_limit_s[chunk] <= self.min_shadow_s
+        out: BoolArray = (need >= fail_now[shape]) & (~short | (need >= fail_short[shape]))
+        if state.index.owned:
+            out &= ~np.isin(q.project[chunk], list(state.index.owned))
+        return out
+
+    def _shape_failures(self, mode: int) -> IntArray:
+        """Per job shape: the smallest need known to fail on every acceptable type."""
+        get = self.failed.get
+        return np.array(
+            [
+                max(get((mode, t, g, -1, level), NO_FIT) for t in types)
+                for types, level, g in self.state.shapes
+            ]
+            or [NO_FIT],
+            dtype=np.int64,
+        )
+
+    def _consider(self, job: JobRequest) -> None:
+        backfill = bool(self.reservations)
+        index = self.state.index
+        placement, use_held = self._attempt(job, NOW, index), False
+        if placement is None and backfill and self.now_s + job.time_limit_s <= self.min_shadow_s:
+            placement, use_held = self._attempt(job, SHORT, HeldView(index)), True
+        if placement is not None:
+            start = self.state.start(job, placement, self.now_s, backfill, use_held)
+            self.out.started.append(start)
+        elif len(self.reservations) < self.state.config.reservations:
+            self._reserve(job)
+
+    def _attempt(self, job: JobRequest, mode: int, view: CapacityView) -> Placement | None:
+        """Place ``job`` on the types where no job of its shape and no larger failed.
+
+        A failure also holds for stricter levels (fewer usable nodes; CL-3/4 exclusivity
+        only removes more), so it is recorded for them too.
+        """
+        own = job.project if job.project in self.state.index.owned else -1
+        g, need, failed = job.per_node or 0, job.need, self.failed
+        types = tuple(
+            t for t in job.types if need < failed.get((mode, t, g, own, job.containment), NO_FIT)
+        )
+        if not types:
+            return None
+        placement = place(view, job, types)
+        if placement is None:
+            for t in types:
+                for level in range(job.containment, MAX_LEVEL + 1):
+                    key = (mode, t, g, own, level)
+                    failed[key] = min(need, failed.get(key, NO_FIT))
+        return placement
+
+    def _reserve(self, job: JobRequest) -> None:
+        never = (job.types, job.containment, job.per_node or 0, job.project)
+        if job.need >= self.never.get(never, NO_FIT):
+            self.out.never_fits.append(job.job_id)
+            return
+        index = self.state.index
+        forecast = Forecast(index, self.state.running, self.now_s)
+        planned = plan_reservation(forecast, job, self.reservations)
+        if planned is None:
+            if not self.reservations:
+                self.never[never] = job.need
+                self.out.never_fits.append(job.job_id)
+            return
+        reservation, hold = planned
+        nodes = list(reservation.allocation.nodes)
+        index.hold(nodes, hold.tolist())
+        index.mark_plan(nodes, job.project)
+        self.reservations.append(reservation)
+        self.out.reservations.append(reservation)
+        self.min_shadow_s = min(self.min_shadow_s, reservation.shadow_s)

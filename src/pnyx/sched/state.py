@@ -1,0 +1,178 @@
+"""The scheduler's state: capacity, queue, running jobs, fair-share usage; how a driver
+tells it what happened.
+
+A driver (the scheduler worker, the simulator) owns a :class:`SchedulerState` and tells it what
+happened, always passing the time: ``submit(job)``, ``release(job_id, now_s)`` when a job ends,
+``fail_node(node, now_s)`` when a node dies (its jobs come back to the queue),
+``requeue(job_id, now_s)`` to stop one and queue it again. A pass
+(:func:`pnyx.sched.scheduler.schedule_pass`) decides what starts. Pure: no I/O, no clock reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pnyx.errors import ConflictError, InvalidInputError
+from pnyx.sched.capacity import CapacityIndex
+from pnyx.sched.facility import Facility
+from pnyx.sched.jobs import Allocation, JobRequest, PendingQueue, RunningJob, RunningTable
+from pnyx.sched.placement import Placement
+from pnyx.sched.priority import FairTree, PriorityWeights, UsageTracker
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Knobs of the scheduling core."""
+
+    weights: PriorityWeights = field(default_factory=PriorityWeights)
+    reservations: int = 1
+    """How many blocked top jobs get a reservation (1 = classic EASY backfill)."""
+    half_life_s: float = 7 * 86_400.0
+    requeue_failed: bool = True
+    """Put the jobs of a failed node back in the queue (else only report them)."""
+    billing_weights: tuple[float, ...] = ()
+    """Usage charged per accelerator-second, by type code (missing codes: 1.0)."""
+
+    def __post_init__(self) -> None:
+        if self.reservations < 0:
+            raise InvalidInputError("reservations must be >= 0 (1 = classic EASY backfill)")
+        if not self.half_life_s > 0:
+            raise InvalidInputError("half_life_s must be > 0 (e.g. 604800 for one week)")
+
+
+@dataclass(frozen=True)
+class Start:
+    """A decision to start a job now."""
+
+    job_id: int
+    allocation: Allocation
+    type_code: int
+    backfilled: bool
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """A job stopped before its end and queued again (from its last checkpoint if any)."""
+
+    job: JobRequest
+    """The request as re-queued: time limit reduced by the checkpointed progress."""
+    kept_s: float
+    lost_accel_s: float
+
+
+class SchedulerState:
+    """Capacity, queue, running jobs and fair-share usage of one facility."""
+
+    def __init__(
+        self,
+        facility: Facility,
+        config: SchedulerConfig | None = None,
+        shares: Mapping[tuple[int, ...], float] | None = None,
+        now_s: float = 0.0,
+    ) -> None:
+        self.fac = facility
+        self.config = config or SchedulerConfig()
+        self.index = CapacityIndex(facility)
+        self.pending = PendingQueue()
+        self.running = RunningTable()
+        self.tree = FairTree(shares)
+        self.usage = UsageTracker(self.config.half_life_s, now_s)
+        self._shape_ids: dict[tuple[tuple[int, ...], int, int], int] = {}
+        self.shapes: list[tuple[tuple[int, ...], int, int]] = []
+        """Job shapes seen so far: (types, containment, per_node or 0)."""
+
+    def submit(self, job: JobRequest) -> None:
+        """Queue a job."""
+        if job.job_id in self.running.jobs:
+            raise ConflictError(f"job {job.job_id} is already running")
+        leaf = self.tree.leaf(job.path)
+        self.usage.ensure(len(self.tree))
+        shape = (job.types, job.containment, job.per_node or 0)
+        shape_id = self._shape_ids.get(shape)
+        if shape_id is None:
+            shape_id = self._shape_ids[shape] = len(self.shapes)
+            self.shapes.append(shape)
+        self.pending.add(job, leaf, shape_id)
+
+    def cancel(self, job_id: int) -> JobRequest:
+        """Withdraw a pending job."""
+        return self.pending.remove(job_id)
+
+    def set_shares(self, shares: Mapping[tuple[int, ...], float]) -> None:
+        """New fair-share targets (an enacted resolution, a new award)."""
+        self.tree.set_shares(shares)
+
+    def start(
+        self,
+        job: JobRequest,
+        placement: Placement,
+        now_s: float,
+        backfilled: bool,
+        use_held: bool = False,
+    ) -> Start:
+        """Allocate ``placement`` to pending ``job`` and record it as running from ``now_s``."""
+        alloc = placement.allocation
+        self.index.allocate(
+            list(alloc.nodes), list(alloc.counts), job.project, job.exclusive, use_held
+        )
+        self.pending.remove(job.job_id)
+        leaf = self.tree.leaf(job.path)
+        rate = job.accelerators * self._billing(placement.type_code)
+        self.usage.advance(now_s)
+        self.usage.add_rate(leaf, rate)
+        run = RunningJob(job, now_s, alloc, placement.type_code, leaf, rate, backfilled)
+        self.running.add(run)
+        return Start(job.job_id, alloc, placement.type_code, backfilled)
+
+    def _billing(self, type_code: int) -> float:
+        weights = self.config.billing_weights
+        return weights[type_code] if type_code < len(weights) else 1.0
+
+    def release(self, job_id: int, now_s: float) -> RunningJob:
+        """A running job ended (completed, cancelled, killed at its limit): free its nodes."""
+        self.usage.advance(now_s)
+        run = self.running.remove(job_id)
+        self.index.release(list(run.allocation.nodes), list(run.allocation.counts))
+        self.usage.add_rate(run.leaf, -run.rate)
+        return run
+
+    def requeue(self, job_id: int, now_s: float) -> Requeue:
+        """Stop a running job and queue it again from its last checkpoint."""
+        out = requeued(self.release(job_id, now_s), now_s)
+        self.submit(out.job)
+        return out
+
+    def fail_node(self, node: int, now_s: float) -> list[Requeue]:
+        """Take a failed node out of service; its jobs are requeued (see ``requeue_failed``)."""
+        self.index.set_up(node, False)
+        out = []
+        for job_id in self.running.jobs_on(node):
+            item = requeued(self.release(job_id, now_s), now_s)
+            if self.config.requeue_failed:
+                self.submit(item.job)
+            out.append(item)
+        return out
+
+    def restore_node(self, node: int) -> None:
+        """Bring a repaired node back into service."""
+        self.index.set_up(node, True)
+
+
+def requeued(run: RunningJob, now_s: float) -> Requeue:
+    """The request to queue again after ``run`` stopped at ``now_s``, and the work lost.
+
+    With a checkpoint interval the job resumes from its last checkpoint (``start + k *
+    interval``); lost work is the time since then times its accelerators. Without one, all the
+    time run is lost.
+    """
+    job = run.job
+    elapsed = max(0.0, now_s - run.start_s)
+    interval = job.checkpoint_interval_s
+    kept = math.floor(elapsed / interval) * interval if interval else 0.0
+    kept = min(kept, job.time_limit_s)
+    lost = (elapsed - kept) * job.accelerators
+    limit = max(job.time_limit_s - kept, min(job.time_limit_s, 1.0))
+    return Requeue(dataclasses.replace(job, time_limit_s=limit), kept, lost)
