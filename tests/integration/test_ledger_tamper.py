@@ -91,6 +91,12 @@ def set_entry(ctx: ServiceContext, seq: int, **values: object) -> None:
         conn.execute(update(t.events).where(t.events.c.seq == seq).values(**values))
 
 
+def checkpoint_sizes(ctx: ServiceContext) -> list[int]:
+    with ctx.db.read() as conn:
+        stmt = select(tl.checkpoints.c.size).order_by(tl.checkpoints.c.size)
+        return [int(size) for size in conn.execute(stmt).scalars()]
+
+
 def member_seq(ctx: ServiceContext, member_id: str) -> int:
     with ctx.db.read() as conn:
         stmt = select(t.members.c.admitted_seq).where(t.members.c.member_id == member_id)
@@ -104,7 +110,7 @@ def log(ctx: ServiceContext) -> ServiceContext:
     report = verify(ctx)
     assert report.ok, report.error
     assert report.entries == size
-    assert report.checkpoints == size // EVERY
+    assert report.checkpoints == len(checkpoint_sizes(ctx)) >= size // EVERY - 1
     assert report.replayed_views == ["log_size", "members", "facility"]
     return ctx
 
@@ -130,7 +136,7 @@ def test_altered_body_with_its_leaf_hash_fails_at_the_next_checkpoint(log: Servi
     entry["body"]["name"] = "Tampered"
     data = canonical_json(entry)
     set_entry(log, seq, entry=data.decode(), leaf_hash=leaf_hash(data))
-    next_checkpoint = (seq // EVERY + 1) * EVERY
+    next_checkpoint = min(s for s in checkpoint_sizes(log) if s > seq)
     error = failed(log)
     assert error.startswith(f"checkpoint at size {next_checkpoint}: root "), error
     assert "!= recomputed" in error
@@ -151,13 +157,7 @@ def test_deleted_entry_names_the_index(log: ServiceContext) -> None:
 
 
 def test_deleted_tail_is_caught_by_the_checkpoints(log: ServiceContext) -> None:
-    with log.db.read() as conn:
-        last = int(
-            conn.execute(select(tl.checkpoints.c.size).order_by(tl.checkpoints.c.size.desc()))
-            .scalars()
-            .first()
-            or 0
-        )
+    last = checkpoint_sizes(log)[-1]
     with log.db.transaction() as conn:
         conn.execute(t.event_private.delete().where(t.event_private.c.seq >= last - 5))
         conn.execute(t.events.delete().where(t.events.c.seq >= last - 5))
@@ -176,36 +176,38 @@ def test_reordered_entries_name_the_first(log: ServiceContext) -> None:
 def test_checkpoint_signed_by_another_key_names_the_checkpoint(log: ServiceContext) -> None:
     assert log.log_signer is not None
     forger = note.generate_signer(log.log_signer.name)
+    second = checkpoint_sizes(log)[1]
     with log.db.transaction() as conn:
         stored = conn.execute(
-            select(tl.checkpoints.c.note).where(tl.checkpoints.c.size == 2 * EVERY)
+            select(tl.checkpoints.c.note).where(tl.checkpoints.c.size == second)
         ).scalar_one()
         text, _ = note.split_note(stored)
         forged = note.sign_note(text, [forger])
         conn.execute(
-            update(tl.checkpoints).where(tl.checkpoints.c.size == 2 * EVERY).values(note=forged)
+            update(tl.checkpoints).where(tl.checkpoints.c.size == second).values(note=forged)
         )
     error = failed(log, replay=False)
-    assert error.startswith(f"checkpoint at size {2 * EVERY}: note is not signed by any known key")
+    assert error.startswith(f"checkpoint at size {second}: note is not signed by any known key")
 
 
 def test_checkpoint_signature_bytes_replaced_names_the_checkpoint(log: ServiceContext) -> None:
     """The key id of the log key, but the signature of another key."""
     assert log.log_signer is not None
     forger = note.generate_signer(log.log_signer.name)
+    first = checkpoint_sizes(log)[0]
     with log.db.transaction() as conn:
         stored = conn.execute(
-            select(tl.checkpoints.c.note).where(tl.checkpoints.c.size == EVERY)
+            select(tl.checkpoints.c.note).where(tl.checkpoints.c.size == first)
         ).scalar_one()
         text, _ = note.split_note(stored)
         line = note.NoteSignature(forger.name, log.log_signer.key_id, forger.sign(text.encode()))
         conn.execute(
             update(tl.checkpoints)
-            .where(tl.checkpoints.c.size == EVERY)
+            .where(tl.checkpoints.c.size == first)
             .values(note=text + "\n" + line.render())
         )
     error = failed(log, replay=False)
-    assert error.startswith(f"checkpoint at size {EVERY}: invalid signature from key ")
+    assert error.startswith(f"checkpoint at size {first}: invalid signature from key ")
 
 
 def test_altered_projection_row_names_the_view(log: ServiceContext) -> None:
@@ -217,6 +219,22 @@ def test_altered_projection_row_names_the_view(log: ServiceContext) -> None:
     error = failed(log)
     assert error.startswith("view members: replayed != reported: items[")
     assert error.endswith(".name: 'Member 5' != 'Tampered'")
+
+
+def test_parallel_entry_checks_report_the_same_first_failure(log: ServiceContext) -> None:
+    assert log.log_signer is not None
+    source = DbLogSource(log.db, log.log_signer.verifier, batch=37)  # many small batches
+    report = verify_log(source, replay=False, workers=2)
+    assert report.ok, report.error
+    assert report.root_hash == verify(log, replay=False).root_hash
+    first, later = member_seq(log, "m040"), member_seq(log, "m070")
+    for seq in (later, first):  # two bad entries: the lower index must be the one reported
+        set_entry(log, seq, entry=entry_of(log, seq).replace(",", ", ", 1))
+    report = verify_log(source, replay=False, workers=2)
+    assert (
+        report.error
+        == f"entry {first}: not canonical JSON (it does not re-encode to the same bytes)"
+    )
 
 
 # --- the command line ----------------------------------------------------------------------------

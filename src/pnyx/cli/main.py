@@ -8,7 +8,7 @@ import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from pnyx.cli import admin, council, demo, facility, identity, ledger, serve, witness
+from pnyx.cli import admin, council, demo, facility, identity, ledger, serve, sim, witness
 from pnyx.cli.common import err_console
 from pnyx.errors import PnyxError
 
@@ -29,6 +29,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(witness.app, name="witness")
 app.add_typer(facility.app, name="facility")
 app.add_typer(council.app, name="council")
+app.add_typer(sim.app, name="sim")
 app.command("up")(serve.up)
 app.command("demo")(demo.demo)
 

@@ -3,15 +3,14 @@
 ``parse_canonical_json(data)`` returns the value encoded by ``data`` exactly when
 ``canonical_json(value) == data`` (:func:`pnyx.domain.events.canonical_json`, RFC 8785), and
 raises otherwise. It is the per-entry check of a log verifier, so the common case is fast: an
-ASCII text without fractions, exponents or 16-digit numbers decodes only to "plain" values, whose
-canonical form is the standard library's sorted compact encoding; the encoder and decoder are
-built once instead of on every call. Anything else takes the reference path.
+ASCII text without fractions, exponents or numbers of 16 digits or more decodes only to "plain"
+values, whose canonical form is the standard library's sorted compact encoding; the encoder and
+decoder are built once instead of on every call. Anything else takes the reference path.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,13 +25,22 @@ def _reject_number(text: str) -> Any:
     raise _NotPlainError(text)
 
 
+def _short_int(text: str) -> int:
+    if len(text) > 15:  # may exceed 2**53 - 1: the reference path decides
+        raise _NotPlainError(text)
+    return int(text)
+
+
 def _unexpected(value: Any) -> Any:
     raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
-_DECODER = json.JSONDecoder(parse_float=_reject_number, parse_constant=_reject_number)
+_DECODER = json.JSONDecoder(
+    parse_float=_reject_number, parse_int=_short_int, parse_constant=_reject_number
+)
+# raw_decode without its wrapper: (value, end) or StopIteration
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _NOT_SAME = "not canonical JSON (it does not re-encode to the same bytes)"
-_LONG_NUMBER = re.compile(rb"[0-9]{16}")  # may exceed 2**53 - 1: the reference path decides
 
 
 def _plain_encoder() -> Callable[[Any], str]:
@@ -52,12 +60,14 @@ encode_plain = _plain_encoder()
 
 def parse_canonical_json(data: bytes) -> Any:
     """The value ``data`` encodes, if ``data`` is its canonical encoding; else InvalidInputError."""
-    if data.isascii() and not _LONG_NUMBER.search(data):
+    if data.isascii():
         text = data.decode("ascii")
         try:
-            value, end = _DECODER.raw_decode(text)
+            value, end = _scan(text, 0)
         except _NotPlainError:
             return _parse_reference(data)
+        except StopIteration:
+            raise InvalidInputError("not canonical JSON: no JSON value at the start") from None
         except (ValueError, RecursionError) as e:
             raise InvalidInputError(f"not canonical JSON: {e}") from e
         if end != len(text) or encode_plain(value) != text:

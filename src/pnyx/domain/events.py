@@ -9,7 +9,6 @@ commitment to them instead, and the values live in access-controlled storage.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,10 +40,16 @@ class Event:
 
     def payload(self) -> dict[str, Any]:
         """All fields as JSON values."""
-        return {name: _to_json(getattr(self, name)) for name in _field_names(type(self))}
+        out: dict[str, Any] = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            out[name] = value if type(value) in _JSON_SCALARS else _to_json(value)
+        return out
 
     def public_payload(self) -> dict[str, Any]:
         """The fields that may appear in the public record."""
+        if not self.PRIVATE_FIELDS:
+            return self.payload()
         return {k: v for k, v in self.payload().items() if k not in self.PRIVATE_FIELDS}
 
     def private_payload(self) -> dict[str, Any]:
@@ -114,14 +119,26 @@ _JSON_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _is_plain(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is bool or value is None:  # exact types first: the common case
+    kind = type(value)  # exact types first (the common case), then subclasses
+    if kind is str or kind is bool or value is None:
         return True
+    if kind is int:
+        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
     if kind is dict:
-        return all(
-            isinstance(k, str) and k.isascii() and (type(v) is str or _is_plain(v))
-            for k, v in value.items()
-        )
+        for key, item in value.items():
+            if not (isinstance(key, str) and key.isascii()):
+                return False
+            item_kind = type(item)
+            if item_kind is str or item is None or item_kind is bool:
+                continue
+            if item_kind is int:
+                if not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
+                    return False
+            elif not _is_plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(type(item) is str or _is_plain(item) for item in value)
     if isinstance(value, str | bool):
         return True
     if isinstance(value, int):
@@ -140,9 +157,14 @@ def commitment(salt: bytes, private: Mapping[str, Any]) -> str:
     return hashlib.sha256(salt + canonical_json(dict(private))).hexdigest()
 
 
-@functools.cache
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
 def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _to_json(value: Any) -> Any:

@@ -30,6 +30,9 @@ NodeRef = tuple[int, int]
 LeafRange = tuple[int, int]
 """A half-open range of leaf indexes [start, end)."""
 
+NodeRow = tuple[int, int, bytes]
+"""A complete subtree as (level, index, hash), e.g. a row to store."""
+
 
 @dataclass(frozen=True)
 class Node:
@@ -340,40 +343,65 @@ def append_leaf(
     Returns (the complete subtrees this append creates, leaf first then each new parent;
     the new frontier). Raises InvalidInputError if `frontier` is not the frontier of `size`.
     """
-    created: list[Node] = []
-    return created, extend_frontier(frontier, size, (leaf_hash,), created)
+    created: list[NodeRow] = []
+    new_frontier = extend_frontier(frontier, size, (leaf_hash,), created)
+    return [Node(*row) for row in created], new_frontier
 
 
 def extend_frontier(
     frontier: Sequence[Node],
     size: int,
     leaf_hashes: Iterable[bytes],
-    created: list[Node] | None = None,
+    created: list[NodeRow] | None = None,
 ) -> list[Node]:
     """Append leaf hashes, in order, to the tree of `size` leaves given by its frontier.
 
     Returns the new frontier. When `created` is a list, each complete subtree the appends create
-    is added to it (per leaf: the leaf, then each new parent). The frontier is checked once
-    (InvalidInputError if it is not the frontier of `size`), so a batch costs O(1) hashes per
-    leaf, amortised.
+    is added to it as a (level, index, hash) row (per leaf: the leaf, then each new parent).
+    The frontier is checked once (InvalidInputError if it is not the frontier of `size`), so a
+    batch costs one hash per leaf, amortised.
     """
     expected = frontier_nodes(size)
     actual = [node.ref for node in frontier]
     if actual != expected:
         raise InvalidInputError(f"frontier {actual} is not the frontier of size {size}: {expected}")
     stack = [node.hash for node in frontier]
+    if created is None:
+        size = _push_leaves(stack, size, leaf_hashes)
+    else:
+        size = _push_leaves_recording(stack, size, leaf_hashes, created)
+    return [Node(lv, ix, h) for (lv, ix), h in zip(frontier_nodes(size), stack, strict=True)]
+
+
+def _push_leaves(stack: list[bytes], size: int, leaf_hashes: Iterable[bytes]) -> int:
+    """Grow the right-edge hashes `stack` of a tree of `size` leaves; return the new size."""
+    sha256 = hashlib.sha256
+    for leaf in leaf_hashes:
+        if len(leaf) != HASH_SIZE:
+            raise InvalidInputError(f"leaf hash has {len(leaf)} bytes, expected {HASH_SIZE}")
+        carry, index = leaf, size
+        while index & 1:  # the right edge merges once per trailing one bit of the index
+            carry = sha256(_NODE_PREFIX + stack.pop() + carry).digest()
+            index >>= 1
+        stack.append(carry)
+        size += 1
+    return size
+
+
+def _push_leaves_recording(
+    stack: list[bytes], size: int, leaf_hashes: Iterable[bytes], created: list[NodeRow]
+) -> int:
+    """Like _push_leaves, adding each complete subtree created to `created`."""
     sha256 = hashlib.sha256
     for leaf in leaf_hashes:
         if len(leaf) != HASH_SIZE:
             raise InvalidInputError(f"leaf hash has {len(leaf)} bytes, expected {HASH_SIZE}")
         carry, index, level = leaf, size, 0
-        if created is not None:
-            created.append(Node(0, index, carry))
-        while index & 1:  # the right edge merges once per trailing one bit of the index
+        created.append((0, index, carry))
+        while index & 1:
             carry = sha256(_NODE_PREFIX + stack.pop() + carry).digest()
             index, level = index >> 1, level + 1
-            if created is not None:
-                created.append(Node(level, index, carry))
+            created.append((level, index, carry))
         stack.append(carry)
         size += 1
-    return [Node(lv, ix, h) for (lv, ix), h in zip(frontier_nodes(size), stack, strict=True)]
+    return size

@@ -11,18 +11,29 @@ from pnyx.sched.capacity import CapacityIndex
 from pnyx.sched.facility import Facility, grid_facility
 from pnyx.sched.jobs import Allocation, JobRequest, RunningJob
 from pnyx.sched.placement import Placement, place
+from pnyx.sched.preemption import PreemptionPlan, PreemptionPolicy, execute, plan_preemption
 from pnyx.sched.priority import FairTree, PriorityWeights, UsageTracker, decay
 from pnyx.sched.scheduler import Decisions, schedule_pass
-from pnyx.sched.state import Requeue, SchedulerConfig, SchedulerState, Start, requeued
+from pnyx.sched.state import (
+    Counters,
+    Requeue,
+    SchedulerConfig,
+    SchedulerState,
+    Start,
+    requeued,
+)
 
 __all__ = [
     "Allocation",
     "CapacityIndex",
+    "Counters",
     "Decisions",
     "Facility",
     "FairTree",
     "JobRequest",
     "Placement",
+    "PreemptionPlan",
+    "PreemptionPolicy",
     "PriorityWeights",
     "Requeue",
     "Reservation",
@@ -32,8 +43,10 @@ __all__ = [
     "Start",
     "UsageTracker",
     "decay",
+    "execute",
     "grid_facility",
     "place",
+    "plan_preemption",
     "requeued",
     "schedule_pass",
 ]

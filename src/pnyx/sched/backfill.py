@@ -56,7 +56,8 @@ class Forecast:
         order = live[np.argsort(end[live], kind="stable")]
         self.node, self.count = node[order], count[order]
         self.end: FloatArray = np.maximum(end[order], now_s)
-        self.times: FloatArray = np.unique(np.concatenate([[now_s], self.end]))
+        times = np.concatenate([[now_s], self.end])
+        self.times: FloatArray = times[np.r_[True, times[1:] != times[:-1]]]
         self.now_free, self.owner, self.up, self.level = index.arrays()
         self.total = index.fac.total
 

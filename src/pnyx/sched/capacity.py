@@ -53,6 +53,8 @@ class CapacityIndex:
         self.owner: list[int] = [FREE_OWNER] * n
         self.plan: list[int] = [FREE_OWNER] * n
         self.owned: dict[int, set[int]] = {}
+        self.owned_room: dict[int, int] = {}
+        """Per project: free + held accelerators on its exclusive up nodes (only if > 0)."""
         self._held_nodes: set[int] = set()
         self._planned: list[int] = []
         self._type: list[int] = fac.type_code.tolist()
@@ -99,10 +101,19 @@ class CapacityIndex:
     def _count(self, n: int, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) node ``n``'s contribution to the aggregates.
 
-        Buckets and per-(type, level) counters change at once; the group arrays get the change
-        at the next :meth:`_flush`.
+        An owned node counts towards its owner's ``owned_room``; an open one towards the
+        buckets and per-(type, level) counters at once, and the group arrays at the next
+        :meth:`_flush`.
         """
-        if not self.up[n] or self.owner[n] != FREE_OWNER:
+        if not self.up[n]:
+            return
+        owner = self.owner[n]
+        if owner != FREE_OWNER:
+            room = self.owned_room.get(owner, 0) + sign * (self.free[n] + self.held[n])
+            if room:
+                self.owned_room[owner] = room
+            else:
+                self.owned_room.pop(owner, None)
             return
         c, f, t = self.level[n], self.free[n], self._type[n]
         idle = f == self._total[n]

@@ -189,6 +189,13 @@ class PendingQueue:
         """Slots holding a pending job."""
         return np.flatnonzero(self.alive[: len(self._jobs)])
 
+    def slot_of(self, job_id: int) -> int:
+        """The slot of pending ``job_id``."""
+        slot = self._slot_of.get(job_id)
+        if slot is None:
+            raise NotFoundError(f"job {job_id} is not pending")
+        return slot
+
     def job(self, slot: int) -> JobRequest:
         """The job in ``slot``."""
         job = self._jobs[slot]

@@ -25,6 +25,7 @@ from pnyx.sched.capacity import NO_FIT
 from pnyx.sched.facility import MAX_LEVEL, BoolArray, IntArray
 from pnyx.sched.jobs import JobRequest
 from pnyx.sched.placement import Placement, place
+from pnyx.sched.preemption import PreemptionPlan, plan_preemption
 from pnyx.sched.priority import priorities, rank
 from pnyx.sched.state import SchedulerState, Start
 from pnyx.sched.views import CapacityView, HeldView
@@ -43,6 +44,7 @@ class Decisions:
     started: list[Start] = field(default_factory=list)
     reservations: list[Reservation] = field(default_factory=list)
     never_fits: list[int] = field(default_factory=list)
+    preemptions: list[PreemptionPlan] = field(default_factory=list)
     considered: int = 0
 
 
@@ -70,9 +72,20 @@ class _Pass:
         try:
             for a in range(0, order.size, CHUNK):
                 self._walk(order[a : a + CHUNK])
+            self._preempt()
         finally:
             self.state.index.unhold_all()
         return self.out
+
+    def _preempt(self) -> None:
+        """Plan preemptions for the top blocked job (when the policy allows)."""
+        if self.state.config.preemption is None or not self.reservations:
+            return
+        top = self.reservations[0]
+        job = self.state.pending.job(self.state.pending.slot_of(top.job_id))
+        plan = plan_preemption(self.state, job, top.shadow_s, self.now_s)
+        if plan is not None:
+            self.out.preemptions.append(plan)
 
     def _order(self) -> IntArray:
         state, q = self.state, self.state.pending
@@ -104,8 +117,8 @@ class _Pass:
         need, shape = q.need[chunk], q.shape[chunk]
         short = self.now_s + q.time_limit_s[chunk] <= self.min_shadow_s
         out: BoolArray = (need >= fail_now[shape]) & (~short | (need >= fail_short[shape]))
-        if state.index.owned:
-            out &= ~np.isin(q.project[chunk], list(state.index.owned))
+        if state.index.owned_room:
+            out &= ~np.isin(q.project[chunk], list(state.index.owned_room))
         return out
 
     def _shape_failures(self, mode: int) -> IntArray:
@@ -136,9 +149,11 @@ class _Pass:
         """Place ``job`` on the types where no job of its shape and no larger failed.
 
         A failure also holds for stricter levels (fewer usable nodes; CL-3/4 exclusivity
-        only removes more), so it is recorded for them too.
+        only removes more), so it is recorded for them too. Projects with room on their own
+        exclusive nodes have failures of their own; for every other project only open nodes
+        count, so they share them.
         """
-        own = job.project if job.project in self.state.index.owned else -1
+        own = job.project if job.project in self.state.index.owned_room else -1
         g, need, failed = job.per_node or 0, job.need, self.failed
         types = tuple(
             t for t in job.types if need < failed.get((mode, t, g, own, job.containment), NO_FIT)

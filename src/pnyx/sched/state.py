@@ -20,6 +20,7 @@ from pnyx.sched.capacity import CapacityIndex
 from pnyx.sched.facility import Facility
 from pnyx.sched.jobs import Allocation, JobRequest, PendingQueue, RunningJob, RunningTable
 from pnyx.sched.placement import Placement
+from pnyx.sched.preemption import PreemptionPolicy
 from pnyx.sched.priority import FairTree, PriorityWeights, UsageTracker
 
 
@@ -35,6 +36,8 @@ class SchedulerConfig:
     """Put the jobs of a failed node back in the queue (else only report them)."""
     billing_weights: tuple[float, ...] = ()
     """Usage charged per accelerator-second, by type code (missing codes: 1.0)."""
+    preemption: PreemptionPolicy | None = None
+    """Preempt over-served jobs for the top blocked job (None: never)."""
 
     def __post_init__(self) -> None:
         if self.reservations < 0:
@@ -63,6 +66,16 @@ class Requeue:
     lost_accel_s: float
 
 
+@dataclass
+class Counters:
+    """Running totals a driver reports: preemptions, failures, and the work they lost."""
+
+    preemptions: int = 0
+    preempted_lost_accel_s: float = 0.0
+    failed_jobs: int = 0
+    failed_lost_accel_s: float = 0.0
+
+
 class SchedulerState:
     """Capacity, queue, running jobs and fair-share usage of one facility."""
 
@@ -80,6 +93,11 @@ class SchedulerState:
         self.running = RunningTable()
         self.tree = FairTree(shares)
         self.usage = UsageTracker(self.config.half_life_s, now_s)
+        self.counters = Counters()
+        self.preempting: dict[int, float] = {}
+        """Running jobs told to checkpoint, and when they will be requeued."""
+        self.awaiting: dict[int, float] = {}
+        """Blocked jobs with victims being preempted for them, and until when."""
         self._shape_ids: dict[tuple[tuple[int, ...], int, int], int] = {}
         self.shapes: list[tuple[tuple[int, ...], int, int]] = []
         """Job shapes seen so far: (types, containment, per_node or 0)."""
@@ -119,6 +137,7 @@ class SchedulerState:
             list(alloc.nodes), list(alloc.counts), job.project, job.exclusive, use_held
         )
         self.pending.remove(job.job_id)
+        self.awaiting.pop(job.job_id, None)
         leaf = self.tree.leaf(job.path)
         rate = job.accelerators * self._billing(placement.type_code)
         self.usage.advance(now_s)
@@ -135,14 +154,21 @@ class SchedulerState:
         """A running job ended (completed, cancelled, killed at its limit): free its nodes."""
         self.usage.advance(now_s)
         run = self.running.remove(job_id)
+        self.preempting.pop(job_id, None)
         self.index.release(list(run.allocation.nodes), list(run.allocation.counts))
         self.usage.add_rate(run.leaf, -run.rate)
         return run
 
-    def requeue(self, job_id: int, now_s: float) -> Requeue:
-        """Stop a running job and queue it again from its last checkpoint."""
-        out = requeued(self.release(job_id, now_s), now_s)
+    def requeue(self, job_id: int, now_s: float, checkpoint_s: float | None = None) -> Requeue:
+        """Stop a running job (preemption) and queue it again from its last checkpoint.
+
+        ``checkpoint_s``: when the job was told to checkpoint (the preemption signal); a job
+        that declares checkpointing resumes from there.
+        """
+        out = requeued(self.release(job_id, now_s), now_s, checkpoint_s)
         self.submit(out.job)
+        self.counters.preemptions += 1
+        self.counters.preempted_lost_accel_s += out.lost_accel_s
         return out
 
     def fail_node(self, node: int, now_s: float) -> list[Requeue]:
@@ -153,6 +179,8 @@ class SchedulerState:
             item = requeued(self.release(job_id, now_s), now_s)
             if self.config.requeue_failed:
                 self.submit(item.job)
+            self.counters.failed_jobs += 1
+            self.counters.failed_lost_accel_s += item.lost_accel_s
             out.append(item)
         return out
 
@@ -161,17 +189,20 @@ class SchedulerState:
         self.index.set_up(node, True)
 
 
-def requeued(run: RunningJob, now_s: float) -> Requeue:
+def requeued(run: RunningJob, now_s: float, checkpoint_s: float | None = None) -> Requeue:
     """The request to queue again after ``run`` stopped at ``now_s``, and the work lost.
 
-    With a checkpoint interval the job resumes from its last checkpoint (``start + k *
-    interval``); lost work is the time since then times its accelerators. Without one, all the
-    time run is lost.
+    A job that declares a checkpoint interval resumes from its last checkpoint: the later of
+    ``start + k * interval`` and ``checkpoint_s`` (a checkpoint made on a preemption signal).
+    Lost work is the time since then times its accelerators; without checkpoints, all the time
+    run is lost. The requeued job's time limit shrinks by the progress kept.
     """
     job = run.job
     elapsed = max(0.0, now_s - run.start_s)
     interval = job.checkpoint_interval_s
     kept = math.floor(elapsed / interval) * interval if interval else 0.0
+    if interval and checkpoint_s is not None:
+        kept = max(kept, min(elapsed, checkpoint_s - run.start_s))
     kept = min(kept, job.time_limit_s)
     lost = (elapsed - kept) * job.accelerators
     limit = max(job.time_limit_s - kept, min(job.time_limit_s, 1.0))

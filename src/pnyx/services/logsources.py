@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 from pnyx.errors import InvalidInputError, PnyxError, VerificationError
 from pnyx.ledger import merkle, note
 from pnyx.services.context import ServiceContext
-from pnyx.services.verify import EntryBatch, PublicView, Snapshot, StoredCheckpoint, jsonable
+from pnyx.services.entrycheck import EntryBatch
+from pnyx.services.verify import PublicView, Snapshot, StoredCheckpoint, jsonable
 from pnyx.store import tables as t
 from pnyx.store import tables_ledger as tl
 from pnyx.store import tree

@@ -21,8 +21,8 @@ view). Unlike the ``verify_*`` checks, which raise, ``verify_log`` returns a rep
 from __future__ import annotations
 
 import base64
-import hashlib
 import itertools
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,14 +32,15 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from pnyx.domain.canonical import parse_canonical_json
-from pnyx.errors import InvalidInputError, PnyxError, VerificationError
+from pnyx.errors import PnyxError, VerificationError
 from pnyx.ledger import merkle, note
 from pnyx.services import events, identity, inventory
 from pnyx.services.context import ServiceContext
+from pnyx.services.entrycheck import EntryBatch, check_batches
 from pnyx.services.replica import Replica
 
 INCLUSION_SAMPLE = 16
+PARALLEL_MIN_ENTRIES = 50_000  # below this, starting worker processes costs more than it saves
 
 # --- the public views a replay must reproduce --------------------------------------------------
 
@@ -101,15 +102,6 @@ class Snapshot:
     max_seq: int | None = None
 
 
-@dataclass(frozen=True)
-class EntryBatch:
-    """Consecutive entries from index ``start``; ``leaf_hashes`` when the source stores them."""
-
-    start: int
-    entries: list[bytes]
-    leaf_hashes: list[bytes] | None = None
-
-
 class LogSource(Protocol):
     """Where a verifier reads a log: a database or a live server."""
 
@@ -169,16 +161,22 @@ class VerifyReport:
 
 
 def verify_log(
-    source: LogSource, *, replay: bool = True, views: Sequence[PublicView] = PUBLIC_VIEWS
+    source: LogSource,
+    *,
+    replay: bool = True,
+    views: Sequence[PublicView] = PUBLIC_VIEWS,
+    workers: int | None = None,
 ) -> VerifyReport:
     """Check the whole log of ``source`` (see the module docstring); never raises on a mismatch.
 
-    Errors that are not about the log (an unreachable server, a missing key) still raise.
+    ``workers``: processes that check entries (default: every core for a log of at least
+    PARALLEL_MIN_ENTRIES entries verified without replay, else 1). Errors that are not about
+    the log (an unreachable server, a missing key) still raise.
     """
     started = time.perf_counter()
     report = VerifyReport(source=source.name)
     try:
-        _Pass(source, report, views if replay else None).run()
+        _Pass(source, report, views if replay else None, workers).run()
     except VerificationError as e:
         report.error = str(e)
     report.wall_s = time.perf_counter() - started
@@ -192,11 +190,17 @@ class _Pass:
     """One verification pass; raises VerificationError at the first mismatch."""
 
     def __init__(
-        self, source: LogSource, report: VerifyReport, views: Sequence[PublicView] | None
+        self,
+        source: LogSource,
+        report: VerifyReport,
+        views: Sequence[PublicView] | None,
+        workers: int | None,
     ) -> None:
         self.source = source
         self.report = report
         self.views = views
+        self.workers = workers or 1
+        self.auto_workers = workers is None
         self.frontier: list[merkle.Node] = []
         self.size = 0
         self.sampled: dict[int, bytes] = {}
@@ -209,6 +213,8 @@ class _Pass:
         snap = self.source.snapshot(self.views or ())
         verifier = self.source.verifier() if stored else None
         self.sample = _sample(snap.size)
+        if self.auto_workers and self.views is None and snap.size >= PARALLEL_MIN_ENTRIES:
+            self.workers = os.cpu_count() or 1
         pending = [c for c in stored if c.size <= snap.size]
         replica: Replica | None = Replica() if self.views is not None else None
         with replica or nullcontext():
@@ -230,17 +236,17 @@ class _Pass:
         while due is not None and due.size == 0:
             self._check_checkpoint(due, verifier)
             due = next(queue, None)
-        for batch in self.source.entries(0, size):
+        batches = self.source.entries(0, size)
+        keep = replica is not None
+        for checked in check_batches(batches, keep_objects=keep, workers=self.workers):
+            batch, hashes = checked.batch, checked.hashes
             if batch.start != self.size:
                 raise VerificationError(f"entry {self.size}: the source skipped to {batch.start}")
-            objects = _check_entries(batch)
-            hashes = _leaf_hashes(batch)
-            if replica is not None:
-                replica.apply(batch.start, batch.entries, hashes, objects)
-            for offset in range(len(hashes)):
-                index = batch.start + offset
-                if index in self.sample:
-                    self.sampled[index] = hashes[offset]
+            if replica is not None and checked.objects is not None:
+                replica.apply(batch.start, batch.entries, hashes, checked.objects)
+            for index in self.sample:
+                if batch.start <= index < batch.start + len(hashes):
+                    self.sampled[index] = hashes[index - batch.start]
             position = 0
             while due is not None and due.size <= batch.start + len(hashes):
                 cut = due.size - batch.start
@@ -306,11 +312,11 @@ class _Pass:
     def _check_proofs(self, stored: list[StoredCheckpoint], size: int) -> None:
         """The source's proofs: consecutive checkpoints (and the head), and sampled entries."""
         root = merkle.root_from_frontier(self.frontier)
-        heads = [(c.size, c.root_hash) for c in stored if c.size > 0]
+        heads = [(c.size, c.root_hash, "checkpoint") for c in stored if c.size > 0]
         if not heads or heads[-1][0] != size:
-            heads.append((size, root))
-        for (old, old_root), (new, new_root) in itertools.pairwise(heads):
-            where = f"checkpoint at size {new}: consistency proof from size {old}"
+            heads.append((size, root, "log head"))
+        for (old, old_root, _), (new, new_root, what) in itertools.pairwise(heads):
+            where = f"{what} at size {new}: consistency proof from size {old}"
             try:
                 proof = self.source.consistency_proof(old, new)
                 merkle.verify_consistency(old, new, old_root, new_root, proof)
@@ -337,39 +343,6 @@ class _Pass:
 
 
 # --- per-entry checks --------------------------------------------------------------------------
-
-
-def _check_entries(batch: EntryBatch) -> list[dict[str, Any]]:
-    """Each entry is canonical JSON with ``seq`` equal to its index; returns the decoded objects."""
-    objects: list[dict[str, Any]] = []
-    index = batch.start
-    for data in batch.entries:
-        try:
-            obj = parse_canonical_json(data)
-        except InvalidInputError as e:
-            raise VerificationError(f"entry {index}: {e}") from e
-        seq = obj.get("seq") if isinstance(obj, dict) else None
-        if seq != index or type(seq) is not int:
-            raise VerificationError(f"entry {index}: seq {seq} != index {index}")
-        objects.append(obj)
-        index += 1
-    return objects
-
-
-def _leaf_hashes(batch: EntryBatch) -> list[bytes]:
-    sha256 = hashlib.sha256
-    hashes = [sha256(b"\x00" + data).digest() for data in batch.entries]
-    stored = batch.leaf_hashes
-    if stored is not None and stored != hashes:
-        offset = next(
-            (i for i, (a, b) in enumerate(zip(hashes, stored, strict=False)) if a != b),
-            min(len(hashes), len(stored)),
-        )
-        theirs = b64(stored[offset]) if offset < len(stored) else "none"
-        raise VerificationError(
-            f"entry {batch.start + offset}: leaf hash {b64(hashes[offset])} != stored {theirs}"
-        )
-    return hashes
 
 
 def _check_order(stored: list[StoredCheckpoint]) -> None:

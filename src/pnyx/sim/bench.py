@@ -16,15 +16,24 @@ full passes (priority + placement + backfill over the whole queue).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import heapq
 import resource
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from pnyx.errors import InvalidInputError
-from pnyx.sched import Facility, JobRequest, SchedulerConfig, SchedulerState, schedule_pass
+from pnyx.sched import (
+    Facility,
+    JobRequest,
+    SchedulerConfig,
+    SchedulerState,
+    Start,
+    schedule_pass,
+)
 from pnyx.sched.facility import BoolArray, FloatArray, IntArray
 
 PER_NODE = 8
@@ -191,6 +200,7 @@ class Bench:
         self.state = SchedulerState(self.fac, config, shares=shares)
         self.ends: list[tuple[float, int]] = []
         self.now_s = 0.0
+        self.stats: Counter[str] = Counter()
 
     def _record(self, started: list[int]) -> None:
         for job_id in started:
@@ -246,7 +256,16 @@ class Bench:
         decisions = schedule_pass(self.state, self.now_s)
         t2 = time.perf_counter()
         self._record([s.job_id for s in decisions.started])
+        self._tally(decisions.started)
         return t2 - t0, t2 - t1, len(decisions.started), decisions.considered
+
+    def _tally(self, started: list[Start]) -> None:
+        pod = self.fac.pod_of
+        for s in started:
+            self.stats["backfilled"] += s.backfilled
+            if len(s.allocation.nodes) > 1:
+                self.stats["multi_node"] += 1
+                self.stats["one_pod"] += len({pod[n] for n in s.allocation.nodes}) == 1
 
 
 def run_bench(cfg: BenchConfig) -> dict[str, object]:
@@ -256,6 +275,9 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
     running_at_start = len(bench.state.running.jobs)
     bench.top_up()
     bench.step()  # warm-up: the first pass over the full queue
+    bench.stats.clear()
+    gc.collect()
+    gc.freeze()  # what a long-running scheduler does after start-up: old objects stay put
     loop_s, started, considered, passes = 0.0, 0, 0, []
     for _ in range(cfg.passes):
         spent, pass_s, n_started, n_considered = bench.step()
@@ -264,7 +286,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
         considered += n_considered
         passes.append(pass_s * 1000.0)
     busy = 1.0 - bench.state.index.total_free() / bench.fac.accelerators
-    return {
+    out: dict[str, object] = {
         "accelerators": bench.fac.accelerators,
         "pending": cfg.pending,
         "running": running_at_start,
@@ -280,5 +302,9 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
         "considered_per_s": considered / (sum(passes) / 1000.0),
         "fill": fill,
         "utilisation": busy,
+        "backfilled_fraction": bench.stats["backfilled"] / max(started, 1),
+        "multi_node_one_pod_fraction": bench.stats["one_pod"] / max(bench.stats["multi_node"], 1),
         "seed": cfg.seed,
     }
+    gc.unfreeze()
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from pnyx.errors import InvalidInputError
 
@@ -69,7 +69,11 @@ def _make_engine(url: str, echo: bool) -> Engine:
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, poolclass=NullPool)
+    # Pooled connections (SQLAlchemy's default for SQLite files): opening one runs its PRAGMAs
+    # and closing the last one checkpoints and removes the WAL, 1-10 ms per transaction.
+    engine = create_engine(
+        url, echo=echo, poolclass=QueuePool, connect_args={"check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

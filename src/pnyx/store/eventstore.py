@@ -19,6 +19,7 @@ from pnyx.domain.events import Event, canonical_json, commitment, decode_event, 
 from pnyx.errors import VerificationError
 from pnyx.ledger.merkle import leaf_hash
 from pnyx.store import tables as t
+from pnyx.store.bulk import insert_rows
 from pnyx.store.tree import append_leaves
 
 
@@ -74,13 +75,17 @@ def _entry(
     return entry
 
 
+_EVENT_COLUMNS = ("seq", "at", "actor", "kind", "version", "visibility", "entry", "leaf_hash")
+_PRIVATE_COLUMNS = ("seq", "salt", "payload")
+
+
 def append_events(
     conn: Connection, events: Sequence[Event], *, actor: str, at: str
 ) -> list[RecordedEvent]:
     """Append ``events`` in order; returns them as recorded. Call inside a write transaction."""
     size = log_size(conn, lock=True)
-    rows: list[dict[str, Any]] = []
-    private_rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    private_rows: list[tuple[Any, ...]] = []
     recorded: list[RecordedEvent] = []
     for offset, event in enumerate(events):
         seq = size + offset
@@ -89,48 +94,32 @@ def append_events(
             salt = secrets.token_bytes(32)
             private = event.private_payload()
             commit = commitment(salt, private)
-            private_rows.append(
-                {"seq": seq, "salt": salt, "payload": canonical_json(private).decode()}
-            )
+            private_rows.append((seq, salt, canonical_json(private).decode()))
         body = event.public_payload()
         entry = canonical_json(_entry(seq, at, actor, event, body, commit))
-        rows.append(_event_row(seq, at, actor, event, entry))
-        recorded.append(_recorded(rows[-1], commit, body, entry))
+        visibility = str(event.VISIBILITY)
+        rows.append(
+            (
+                seq,
+                at,
+                actor,
+                event.KIND,
+                event.VERSION,
+                visibility,
+                entry.decode(),
+                leaf_hash(entry),
+            )
+        )
+        recorded.append(
+            RecordedEvent(
+                seq, at, actor, event.KIND, event.VERSION, visibility, body, commit, entry
+            )
+        )
     if rows:
-        conn.execute(t.events.insert(), rows)
-        if private_rows:
-            conn.execute(t.event_private.insert(), private_rows)
-        append_leaves(conn, size, [r["leaf_hash"] for r in rows])
+        insert_rows(conn, t.events, _EVENT_COLUMNS, rows)
+        insert_rows(conn, t.event_private, _PRIVATE_COLUMNS, private_rows)
+        append_leaves(conn, size, [row[-1] for row in rows])
     return recorded
-
-
-def _event_row(seq: int, at: str, actor: str, event: Event, entry: bytes) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "kind": event.KIND,
-        "version": event.VERSION,
-        "visibility": str(event.VISIBILITY),
-        "entry": entry.decode(),
-        "leaf_hash": leaf_hash(entry),
-    }
-
-
-def _recorded(
-    row: dict[str, Any], commit: str | None, body: dict[str, Any], entry: bytes
-) -> RecordedEvent:
-    return RecordedEvent(
-        seq=row["seq"],
-        at=row["at"],
-        actor=row["actor"],
-        kind=row["kind"],
-        version=row["version"],
-        visibility=row["visibility"],
-        body=body,
-        commitment=commit,
-        entry=entry,
-    )
 
 
 def log_size(conn: Connection, *, lock: bool = False) -> int:

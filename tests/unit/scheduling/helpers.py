@@ -8,7 +8,8 @@ from collections import defaultdict
 import numpy as np
 
 from pnyx.sched import Facility, JobRequest, SchedulerState
-from pnyx.sched.capacity import FREE_OWNER, LEVELS, MAX_LEVEL, CapacityIndex
+from pnyx.sched.capacity import FREE_OWNER, LEVELS, CapacityIndex
+from pnyx.sched.facility import MAX_LEVEL
 
 _ids = itertools.count(1)
 
@@ -73,10 +74,13 @@ def assert_index_consistent(ix: CapacityIndex) -> None:
     g_free = np.zeros_like(ix.g_free)
     g_idle = np.zeros_like(ix.g_idle)
     members: dict[int, set[int]] = defaultdict(set)
+    room: dict[int, int] = defaultdict(int)
     for n in range(fac.n_nodes):
         f = ix.free[n]
-        assert 0 <= f and 0 <= ix.held[n], f"node {n}: negative free or held"
+        assert f >= 0 and ix.held[n] >= 0, f"node {n}: negative free or held"
         assert f + ix.held[n] <= int(fac.total[n]), f"node {n}: free + held exceed its total"
+        if ix.up[n] and ix.owner[n] != FREE_OWNER:
+            room[ix.owner[n]] += f + ix.held[n]
         if not ix.up[n] or ix.owner[n] != FREE_OWNER:
             continue
         c, t = ix.level[n], int(fac.type_code[n])
@@ -88,6 +92,7 @@ def assert_index_consistent(ix: CapacityIndex) -> None:
             idle_hist[f, group] += 1
             g_idle[group] += f
         members[ix.buckets.key(t, c, f, idle)].add(n)
+    assert ix.owned_room == {p: r for p, r in room.items() if r}
     assert np.array_equal(hist, ix.hist)
     assert np.array_equal(idle_hist, ix.idle_hist)
     assert np.array_equal(g_free, ix.g_free)

@@ -12,7 +12,9 @@ from pnyx.sched import FairTree, PriorityWeights, UsageTracker, decay
 from pnyx.sched.priority import priorities, rank
 
 
-def factors_of(tree: FairTree, usage_by_path: dict[tuple[int, int, int, int], float]) -> dict:
+def factors_of(
+    tree: FairTree, usage_by_path: dict[tuple[int, int, int, int], float]
+) -> dict[tuple[int, int, int, int], float]:
     leaves = {path: tree.leaf(path) for path in usage_by_path}
     usage = np.zeros(len(tree))
     for path, u in usage_by_path.items():
@@ -39,9 +41,9 @@ def test_under_served_member_ranks_first_whatever_happens_below() -> None:
 def test_under_served_sibling_first_at_every_level(level: int) -> None:
     # Two siblings at ``level`` (programme, project or user), same parent, shares 3:1.
     # Usage 60:40 -> LF 1.25 vs 0.625: the first is under-served and ranks first.
-    a, b = [1, 1, 1, 1], [1, 1, 1, 1]
-    b[level] = 2
-    pa, pb = tuple(a), tuple(b)
+    pa = (1, 1, 1, 1)
+    ids = [2 if i == level else 1 for i in range(4)]
+    pb = (ids[0], ids[1], ids[2], ids[3])
     tree = FairTree({pa[: level + 1]: 3.0, pb[: level + 1]: 1.0})
     f = factors_of(tree, {pa: 60.0, pb: 40.0})
     assert f[pa] > f[pb]
@@ -110,8 +112,12 @@ def test_priority_combines_the_weighted_factors() -> None:
     )
     assert p.tolist() == pytest.approx([100 + 5 + 0.01, 50 + 10 + 0.01, 50 + 5 + 0.5])
     small = priorities(
-        PriorityWeights(size=1.0, favor_small=True), np.zeros(2), np.zeros(2),
-        np.array([10, 90]), 0.0, 100,
+        PriorityWeights(size=1.0, favor_small=True),
+        np.zeros(2),
+        np.zeros(2),
+        np.array([10, 90]),
+        0.0,
+        100,
     )
     assert small[0] > small[1]
 

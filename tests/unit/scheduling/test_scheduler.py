@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -10,11 +11,17 @@ from hypothesis import strategies as st
 
 from pnyx.errors import ConflictError
 from pnyx.sched import (
+    CapacityIndex,
+    Facility,
     JobRequest,
+    PreemptionPlan,
+    PreemptionPolicy,
     PriorityWeights,
     SchedulerConfig,
     SchedulerState,
+    execute,
     grid_facility,
+    place,
     schedule_pass,
 )
 
@@ -32,6 +39,8 @@ JOBS = st.builds(
         project=project,
         member=project % 2,
         time_limit_s=float(limit),
+        preemptible=project != 1,
+        checkpoint_interval_s=7.0 if project == 2 else None,
     ),
     st.integers(1, 10),
     st.booleans(),
@@ -47,6 +56,7 @@ OPS = st.lists(
         st.tuples(st.just("end"), st.integers(0, 100)),
         st.tuples(st.just("fail"), st.integers(0, 19)),
         st.tuples(st.just("restore"), st.integers(0, 19)),
+        st.tuples(st.just("preempt"), st.integers(0, 3)),
     ),
     max_size=40,
 )
@@ -54,10 +64,15 @@ OPS = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(OPS, st.integers(0, 3))
-def test_random_histories_never_break_the_rules(ops: list, reservations: int) -> None:
+def test_random_histories_never_break_the_rules(
+    ops: list[tuple[str, Any]], reservations: int
+) -> None:
     """Through any submit / pass / end / node-failure sequence: never over-allocated, gangs
     whole, containment and exclusivity respected, aggregates exact, holds gone after a pass."""
-    state = SchedulerState(two_clusters(), SchedulerConfig(reservations=reservations))
+    policy = PreemptionPolicy(grace_s=5.0, min_wait_s=0.0, min_gain_s=0.0)
+    config = SchedulerConfig(reservations=reservations, preemption=policy)
+    state = SchedulerState(two_clusters(), config, shares={(0,): 1.0, (1,): 3.0})
+    plans: list[PreemptionPlan] = []
     now = 0.0
     for op, arg in ops:
         if op == "submit":
@@ -71,6 +86,12 @@ def test_random_histories_never_break_the_rules(ops: list, reservations: int) ->
             assert not started & set(state.pending._slot_of)
             assert all(r.job_id in state.pending for r in decisions.reservations)
             assert len(decisions.reservations) <= reservations
+            plans += decisions.preemptions
+        elif op == "preempt" and plans:
+            plan = plans.pop(arg % len(plans))
+            for item in execute(state, plan, max(now, plan.requeue_s)):
+                assert item.job.job_id in state.pending
+            now = max(now, plan.requeue_s)
         elif op == "end" and state.running.jobs:
             ids = sorted(state.running.jobs)
             state.release(ids[arg % len(ids)], now)
@@ -83,18 +104,22 @@ def test_random_histories_never_break_the_rules(ops: list, reservations: int) ->
         assert sum(state.index.held) == 0
 
 
-def simulate(state: SchedulerState, limit_passes: int = 500) -> tuple[dict, dict]:
+def simulate(
+    state: SchedulerState, limit_passes: int = 500
+) -> tuple[dict[int, float], dict[int, float], set[int]]:
     """Run to completion with exact runtimes (= time limits), a pass at every end time.
 
-    Returns each job's start time and, for every job that was ever the top reservation of a
-    pass, the shadow time it got the first time it was.
+    Returns each job's start time; for every job that was ever the top reservation of a
+    pass, the shadow time it got the first time it was; the jobs that can never fit.
     """
+    never: set[int] = set()
     starts: dict[int, float] = {}
     promised: dict[int, float] = {}
     ends: list[tuple[float, int]] = []
     now = 0.0
     for _ in range(limit_passes):
         decisions = schedule_pass(state, now)
+        never |= set(decisions.never_fits)
         for s in decisions.started:
             starts[s.job_id] = now
             heapq.heappush(ends, (now + state.running.jobs[s.job_id].job.time_limit_s, s.job_id))
@@ -108,21 +133,46 @@ def simulate(state: SchedulerState, limit_passes: int = 500) -> tuple[dict, dict
         now = ends[0][0]
         while ends and ends[0][0] == now:
             state.release(heapq.heappop(ends)[1], now)
-    return starts, promised
+    return starts, promised, never
 
 
-@settings(max_examples=120, deadline=None)
-@given(st.lists(JOBS, min_size=1, max_size=25), st.integers(1, 3))
+def tight() -> Facility:
+    """Two clusters of 2 pods x 2 nodes x 4 accelerators; pod 1 certified CL-3, pod 3 CL-4."""
+    return grid_facility((2, 2), nodes_per_pod=2, per_node=4, levels=(2, 3, 2, 4))
+
+
+TIGHT_JOBS = st.builds(
+    lambda size, gang, types, level, project, limit: job(
+        size * (2 if gang else 1),
+        per_node=2 if gang else None,
+        types=types,
+        containment=level,
+        project=project,
+        member=project % 2,
+        time_limit_s=float(limit),
+    ),
+    st.integers(1, 8),
+    st.booleans(),
+    st.sampled_from([(0,), (1,), (0, 1)]),
+    st.sampled_from([1, 1, 1, 2, 3, 4]),
+    st.integers(0, 3),
+    st.sampled_from([1, 2, 3, 5, 8, 13, 40, 100]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TIGHT_JOBS, min_size=1, max_size=30), st.integers(1, 3))
 def test_backfill_never_delays_a_reservation(jobs: list[JobRequest], reservations: int) -> None:
     """With exact runtimes, every job that got the top reservation starts no later than the
     shadow time it was promised then, whatever was backfilled around it."""
-    state = SchedulerState(
-        two_clusters(), SchedulerConfig(weights=FIFO, reservations=reservations)
-    )
+    state = SchedulerState(tight(), SchedulerConfig(weights=FIFO, reservations=reservations))
     for j in jobs:
         state.submit(j)
-    starts, promised = simulate(state)
-    assert set(starts) == {j.job_id for j in jobs}
+    starts, promised, never = simulate(state)
+    assert set(starts) | never == {j.job_id for j in jobs}
+    assert not set(starts) & never
+    empty = CapacityIndex(tight())
+    assert never == {j.job_id for j in jobs if place(empty, j) is None}
     for job_id, shadow in promised.items():
         assert starts[job_id] <= shadow, f"job {job_id} promised {shadow}, started later"
 
@@ -214,3 +264,22 @@ def test_state_rejects_duplicates_and_unknown_jobs() -> None:
         state.submit(job(1, job_id=5))
     with pytest.raises(Exception, match="not running"):
         state.release(99, 1.0)
+
+
+def test_project_cannot_backfill_its_own_exclusive_node_planned_for_another() -> None:
+    # Node 0 is exclusive to project 1 (a CL-3 job) until t=50, when project 3's gang needs it.
+    # A long job of project 1 would keep node 0 exclusive past t=50: it must not start there.
+    fac = grid_facility((1,), nodes_per_pod=2, per_node=4, levels=(3,))
+    state = SchedulerState(fac, SchedulerConfig(weights=FIFO))
+    state.submit(job(2, containment=3, project=1, time_limit_s=50.0, job_id=1))
+    state.submit(job(4, project=2, time_limit_s=50.0, job_id=2, submit_s=0.5))
+    assert len(schedule_pass(state, 0.0).started) == 2
+    assert state.index.owner[0] == 1
+    state.submit(job(4, per_node=2, project=3, job_id=3, submit_s=1.0))
+    state.submit(job(2, project=1, time_limit_s=1000.0, job_id=4, submit_s=2.0))
+    decisions = schedule_pass(state, 10.0)
+    assert decisions.started == []
+    assert [(r.job_id, r.shadow_s) for r in decisions.reservations] == [(3, 50.0)]
+    state.release(1, 50.0)
+    state.release(2, 50.0)
+    assert [s.job_id for s in schedule_pass(state, 50.0).started] == [3, 4]

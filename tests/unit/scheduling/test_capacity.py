@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -152,3 +151,12 @@ def test_random_updates_keep_aggregates_exact(ops: list[tuple[str, int, int, int
             ix.set_level(n, project + 1)
         assert_index_consistent(ix)
         assert ix.free[n] + ix.held[n] + sum(given_out[n]) == 8
+
+
+def test_grid_facility_splits_clusters_per_type_and_size() -> None:
+    fac = grid_facility((4, 1), nodes_per_pod=2, per_node=8, pods_per_cluster=3)
+    assert fac.pod_cluster.tolist() == [0, 0, 0, 1, 2]
+    assert fac.type_code.tolist() == [0] * 8 + [1] * 2
+    assert fac.accelerators == 80
+    with pytest.raises(InvalidInputError, match="levels"):
+        grid_facility((2,), nodes_per_pod=2, per_node=8, levels=(1,))

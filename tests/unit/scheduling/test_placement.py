@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pnyx.errors import InvalidInputError
+from pnyx.errors import ConflictError, InvalidInputError
 from pnyx.sched import JobRequest, grid_facility, place
 from pnyx.sched.capacity import FREE_OWNER, CapacityIndex
 from pnyx.sched.placement import NODE, POD, PODS
@@ -152,7 +152,9 @@ JOBS = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(STATES, JOBS)
-def test_placement_matches_the_oracle(state: list[tuple[int, int, int, bool]], j: JobRequest) -> None:
+def test_placement_matches_the_oracle(
+    state: list[tuple[int, int, int, bool]], j: JobRequest
+) -> None:
     """Found iff the rules allow it; one node / one pod / fewest pods whenever possible;
     the allocation respects every rule and leaves the index consistent."""
     fac = grid_facility((4, 3), nodes_per_pod=4, per_node=8, levels=(2, 2, 3, 2, 2, 4, 1))
@@ -160,11 +162,11 @@ def test_placement_matches_the_oracle(state: list[tuple[int, int, int, bool]], j
     for n, c, project, exclusive in state:
         try:
             ix.allocate([n], [c], project, exclusive, use_held=False)
-        except Exception:  # noqa: BLE001, S112 - an impossible random step is skipped
+        except ConflictError:  # an impossible random step is skipped
             continue
     p = place(ix, j)
     size = j.per_node or j.accelerators
-    node_fit = j.per_node is None and j.accelerators <= 8 or j.need == 1
+    node_fit = (j.per_node is None and j.accelerators <= 8) or j.need == 1
     best_node = min(
         (u for t in j.types for u in usable_by_rule(ix, j, t) if u >= size), default=None
     )
