@@ -13,9 +13,12 @@ PNYX_TEST_PG_URL), in a fresh schema. Then, per database:
   process; ``append_vs_baseline`` is the ratio of the two times (the figure that counts);
 - ``single_event_tx_ms``: one event per transaction on the N-entry log, p50/p99;
 - ``inclusion_proof_ms`` / ``consistency_proof_ms``: pnyx.store.tree proofs at size N for random
-  indexes / old sizes, p50/p99, each in its own read transaction;
+  indexes / old sizes, p50/p99, each in its own read transaction (as the API serves one), and
+  ``*_in_open_tx_ms`` all inside one read transaction; baseline ``point_read_ms``: one stored
+  node by primary key in its own read transaction;
 - ``verify_s``: ``verify_log`` without replay over the whole log (recompute every leaf and the
-  tree, check every checkpoint's signature and root, the store's consistency proofs).
+  tree, check every checkpoint's signature and root, the store's consistency proofs); baseline
+  ``verify_baseline_read_and_hash_s``: read every entry and SHA-256 it, nothing else.
 
 Prints one JSON object. Results go to docs/benchmarks.md ("Ledger").
 """
@@ -180,11 +183,36 @@ def proof_latency(db: Database, size: int, count: int) -> dict[str, dict[str, fl
     def consistency(conn: Any, old: int) -> list[bytes]:
         return tree.consistency_proof(conn, old, size)
 
+    def point_read(conn: Any, index: int) -> list[bytes]:
+        return list(tree.fetch_nodes(conn, [(0, index)]).values())
+
     return {
+        "point_read_ms": timed(point_read, 0, shared=False),
         "inclusion_proof_ms": timed(inclusion, 0, shared=False),
         "consistency_proof_ms": timed(consistency, 1, shared=False),
         "inclusion_proof_in_open_tx_ms": timed(inclusion, 0, shared=True),
         "consistency_proof_in_open_tx_ms": timed(consistency, 1, shared=True),
+    }
+
+
+def verify_timings(db: Database, verifier: note.Verifier) -> dict[str, Any]:
+    """``verify_log`` without replay; baseline: read every entry and SHA-256 it, nothing else."""
+    source = DbLogSource(db, verifier)
+    began = time.perf_counter()
+    sha256 = hashlib.sha256
+    for batch in source.entries(0, source.snapshot(()).size):
+        for data in batch.entries:
+            sha256(b"\x00" + data).digest()
+    read_and_hash_s = time.perf_counter() - began
+    began = time.perf_counter()
+    report = verify_log(source, replay=False)
+    verify_s = time.perf_counter() - began
+    return {
+        "verify_s": round(verify_s, 2),
+        "verify_ok": report.ok,
+        "verify_checkpoints": report.checkpoints,
+        "verify_baseline_read_and_hash_s": round(read_and_hash_s, 2),
+        "verify_vs_baseline": round(verify_s / read_and_hash_s, 2),
     }
 
 
@@ -201,11 +229,7 @@ def bench_database(
             result["baseline"]["events_per_s"] / result["append"]["events_per_s"], 2
         )
         result.update(proof_latency(db, entries, proofs))
-        began = time.perf_counter()
-        report = verify_log(DbLogSource(db, signer.verifier), replay=False)
-        result["verify_s"] = round(time.perf_counter() - began, 2)
-        result["verify_ok"] = report.ok
-        result["verify_checkpoints"] = report.checkpoints
+        result.update(verify_timings(db, signer.verifier))
         result["single_event_tx_ms"] = single_event_latency(ctx, single, entries)
         return result
 
@@ -230,6 +254,7 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     out: dict[str, Any] = {"machine": machine(), "entries": args.entries, "batch": BATCH}
+    out["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="pnyx-bench-") as tmp:
         if not args.skip_sqlite:
             out["sqlite"] = bench_database(
@@ -243,6 +268,7 @@ def main() -> None:
         out["postgresql"] = bench_database(
             "postgresql", lambda _name: pg_db(args.pg), args.entries, args.single, args.proofs
         )
+    out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, indent=2))
 
 

@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 import pnyx
 from pnyx.api.errors import install_error_handlers
-from pnyx.api.routes import events, facility, health, identity, log
+from pnyx.api.routes import allocation, council, events, facility, health, identity, log
 from pnyx.services.context import ServiceContext
 from pnyx.services.setup import build_context
 from pnyx.settings import Settings
+from pnyx.web import allocation as allocation_web
+from pnyx.web import council as council_web
 from pnyx.web import routes as web
 
 
@@ -31,7 +33,11 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         events.router,
         log.router,
         facility.router,
+        council.router,
+        allocation.router,
         web.router,
+        council_web.router,
+        allocation_web.router,
     ):
         app.include_router(router)
     web.mount_static(app)

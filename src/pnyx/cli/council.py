@@ -1,4 +1,4 @@
-"""pnyx council: count votes (tally); later list, verify and preview resolutions."""
+"""pnyx council: count votes (tally); resolutions (see council_resolutions)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 
+from pnyx.cli import council_resolutions as res
 from pnyx.cli.common import JsonOpt, console, emit, fail
 from pnyx.domain import governance as gov
 from pnyx.errors import InvalidInputError
 
 app = typer.Typer(help="The Council: votes and resolutions.", no_args_is_help=True)
+app.add_typer(res.weights_app, name="weights")
+for _name in ("propose", "vote", "close", "list", "show", "verify", "preview"):
+    app.command(_name)(getattr(res, "list_resolutions" if _name == "list" else _name))
 
 T = TypeVar("T")
 

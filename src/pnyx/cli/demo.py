@@ -10,6 +10,8 @@ from pnyx.cli.common import DataOpt, JsonOpt, console, emit, open_context
 from pnyx.domain.identity import Actor, NewPrincipal, Role
 from pnyx.services import identity
 from pnyx.services.context import ServiceContext
+from pnyx.services.demo_allocation import run_allocation_demo
+from pnyx.services.demo_council import run_council_demo
 from pnyx.store.replay import check_replay
 
 SYSTEM = Actor.system()
@@ -33,6 +35,8 @@ def demo(data: DataOpt = None, json: JsonOpt = False) -> None:
     summary: dict[str, Any] = {"data_dir": str(data_dir)}
     summary["members"] = _admit_members(ctx)
     summary["principals"] = _create_people(ctx)
+    summary["council"] = run_council_demo(ctx)
+    summary["allocation"] = run_allocation_demo(ctx)
     summary.update(_load_inventory(ctx))
     report = check_replay(ctx.db)
     summary["replay_ok"] = report.ok
@@ -90,6 +94,13 @@ def _render(s: dict[str, Any]) -> None:
     console.print(
         f"  facility: {s['sites']} sites, {s['clusters']} clusters, {s['nodes']} nodes, "
         f"{s['accelerators']} accelerators {s['accelerators_by_type']}"
+    )
+    for r in s["council"]["resolutions"]:
+        console.print(f"  council: {r['id']} {r['status']} ({r['decided_by']}): {r['title']}")
+    alloc = s["allocation"]
+    console.print(
+        f"  allocation: call {alloc['call']}: {alloc['proposals']} proposals, "
+        f"{alloc['reviews']} reviews, {len(alloc['awards'])} awards"
     )
     ok = "[green]ok[/green]" if s["replay_ok"] else "[red]DIFFERS[/red]"
     console.print(f"  ledger: {s['events']} events; replay == projections: {ok}")

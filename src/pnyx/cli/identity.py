@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from rich.table import Table
 
 from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, TokenOpt, UrlOpt, console, emit, open_context
@@ -108,6 +118,28 @@ def register(
     """Register an Ed25519 public key for a principal."""
     view = svc.register_key(open_context(data, db), LOCAL, principal_id, public_key, purpose)
     emit(view, json, lambda k: console.print(f"registered key {k.key_id} for {k.principal_id}"))
+
+
+@key_app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="private key file to write (mode 0600)")],
+    json: JsonOpt = False,
+) -> None:
+    """Write a new Ed25519 private key (PEM) and print the public key to register."""
+    if out.exists():
+        raise typer.BadParameter(f"{out} exists; refusing to overwrite a key")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    public = base64.b64encode(raw).decode()
+    emit(
+        {"private_key_file": str(out), "public_key": public},
+        json,
+        lambda o: console.print(f"wrote {o['private_key_file']}; public key: {o['public_key']}"),
+    )
 
 
 @events_app.command("list")

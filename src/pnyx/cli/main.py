@@ -8,7 +8,18 @@ import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from pnyx.cli import admin, council, demo, facility, identity, ledger, serve, sim, witness
+from pnyx.cli import (
+    admin,
+    allocation,
+    council,
+    demo,
+    facility,
+    identity,
+    ledger,
+    serve,
+    sim,
+    witness,
+)
 from pnyx.cli.common import err_console
 from pnyx.errors import PnyxError
 
@@ -30,6 +41,13 @@ app.add_typer(witness.app, name="witness")
 app.add_typer(facility.app, name="facility")
 app.add_typer(council.app, name="council")
 app.add_typer(sim.app, name="sim")
+app.add_typer(allocation.programme_app, name="programme")
+app.add_typer(allocation.call_app, name="call")
+app.add_typer(allocation.proposal_app, name="proposal")
+app.add_typer(allocation.review_app, name="review")
+app.add_typer(allocation.award_app, name="award")
+app.add_typer(allocation.usage_app, name="usage")
+app.add_typer(allocation.statement_app, name="statement")
 app.command("up")(serve.up)
 app.command("demo")(demo.demo)
 

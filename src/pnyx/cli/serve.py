@@ -11,6 +11,7 @@ import uvicorn
 from pnyx.cli.common import DataOpt, DbOpt, console
 from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
 from pnyx.workers import checkpointer
+from pnyx.workers import council as council_worker
 
 
 def up(
@@ -32,9 +33,12 @@ def up(
     )
     app = create_app(settings)
     thread, stop = checkpointer.start(app.state.ctx, settings.checkpoint_every_s)
+    council_thread, council_stop = council_worker.start(app.state.ctx)
     console.print(f"pnyx serving on http://{host}:{port}/ (API docs at /docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
+        council_stop.set()
         thread.join(timeout=10)
+        council_thread.join(timeout=10)

@@ -1,13 +1,17 @@
-"""pnyx sim: the scheduling core under synthetic load (bench); trace replay comes later."""
+"""pnyx sim: the scheduling core under synthetic load (bench), trace replay (run)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from pnyx.cli.common import JsonOpt, console, emit
+from pnyx.errors import InvalidInputError
 from pnyx.sim.bench import BenchConfig, run_bench
+from pnyx.sim.replay import ReplayConfig, load_shares, prepare, replay, write_segments
 
 app = typer.Typer(help="Simulator: benchmark the scheduling core, replay traces.")
 
@@ -47,4 +51,74 @@ def _render(out: dict[str, Any]) -> None:
     console.print(
         f"pass p50 {out['pass_ms']['p50']:.1f} ms, p99 {out['pass_ms']['p99']:.1f} ms; "
         f"{out['decisions_per_s']:.0f} jobs started/s; peak RSS {out['peak_rss_mib']:.0f} MiB"
+    )
+
+
+def _when(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as e:
+        raise InvalidInputError(
+            f"{flag}: expected an ISO date like 2017-10-02, got {value!r}"
+        ) from e
+
+
+@app.command("run")
+def run(
+    trace: Annotated[Path, typer.Option("--trace", help="Philly-format CSV (or .csv.gz)")],
+    accelerators: Annotated[int, typer.Option("--accelerators", help="facility size (nodes of 8)")],
+    policy: Annotated[str, typer.Option("--policy", help="pnyx | fifo | backfill | sjf | las")],
+    start: Annotated[str | None, typer.Option("--start", help="window start (ISO)")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="window end (ISO, exclusive)")] = None,
+    load: Annotated[
+        float | None, typer.Option("--load", help="rescale the offered load to this")
+    ] = None,
+    shares: Annotated[
+        Path | None, typer.Option("--shares", help="JSON {member: share}; default equal")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    jobs_out: Annotated[
+        Path | None, typer.Option("--jobs-out", help="write the per-segment CSV here")
+    ] = None,
+    types: Annotated[int, typer.Option("--types", help="accelerator types (pods split)")] = 1,
+    overestimate: Annotated[
+        float, typer.Option("--overestimate", help="time limit = runtime x this")
+    ] = 1.5,
+    tick_s: Annotated[
+        float, typer.Option("--tick-s", help="pass interval (0: after every event batch)")
+    ] = 0.0,
+    mtbf_h: Annotated[
+        float, typer.Option("--mtbf-h", help="node mean time between failures (0: none)")
+    ] = 0.0,
+    json: JsonOpt = False,
+) -> None:
+    """Replay a trace window on a simulated facility under one policy; print the metrics."""
+    config = ReplayConfig(
+        accelerators=accelerators,
+        policy=policy,
+        seed=seed,
+        types=types,
+        overestimate=overestimate,
+        tick_s=tick_s,
+        mtbf_h=mtbf_h,
+    )
+    work = prepare(trace, _when(start, "--start"), _when(end, "--end"), load, config)
+    given = load_shares(shares) if shares is not None else None
+    out, seg = replay(work, config, given)
+    if jobs_out is not None:
+        write_segments(jobs_out, seg, work.members)
+    emit(out, json, _render_run)
+
+
+def _render_run(out: dict[str, Any]) -> None:
+    console.print(
+        f"{out['policy']}: {out['jobs']} jobs on {out['accelerators']} accelerators, "
+        f"utilisation {out['utilisation']:.1%}"
+    )
+    console.print(
+        f"wait mean {out['wait_s']['mean']:.0f} s, p99 {out['wait_s']['p99']:.0f} s; "
+        f"share deviation mean {out['share_deviation_pp']['mean']:.2f} pp, "
+        f"max {out['share_deviation_pp']['max']:.2f} pp; Jain {out['jain_index']:.3f}"
     )

@@ -11,8 +11,14 @@ from pnyx.sched.capacity import CapacityIndex
 from pnyx.sched.facility import Facility, grid_facility
 from pnyx.sched.jobs import Allocation, JobRequest, RunningJob
 from pnyx.sched.placement import Placement, place
-from pnyx.sched.preemption import PreemptionPlan, PreemptionPolicy, execute, plan_preemption
-from pnyx.sched.priority import FairTree, PriorityWeights, UsageTracker, decay
+from pnyx.sched.preemption import (
+    Judge,
+    PreemptionPlan,
+    PreemptionPolicy,
+    execute,
+    plan_preemption,
+)
+from pnyx.sched.priority import FairTree, Ordering, PriorityWeights, UsageTracker, decay
 from pnyx.sched.scheduler import Decisions, schedule_pass
 from pnyx.sched.state import (
     Counters,
@@ -31,6 +37,8 @@ __all__ = [
     "Facility",
     "FairTree",
     "JobRequest",
+    "Judge",
+    "Ordering",
     "Placement",
     "PreemptionPlan",
     "PreemptionPolicy",

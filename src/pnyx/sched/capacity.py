@@ -370,6 +370,10 @@ class CapacityIndex:
         owner = np.asarray(self.owner, dtype=np.int64)
         return free, owner, np.asarray(self.up, dtype=np.bool_), np.asarray(self.level)
 
+    def open_free(self) -> int:
+        """Free accelerators on up nodes that no project owns (O(types x levels))."""
+        return sum(self._tc_free)
+
     def total_free(self) -> int:
         """Free accelerators on up nodes (held excluded)."""
         return sum(f for f, up in zip(self.free, self.up, strict=True) if up)

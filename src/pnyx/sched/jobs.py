@@ -44,6 +44,8 @@ class JobRequest:
     submit_s: float
     preemptible: bool = False
     checkpoint_interval_s: float | None = None
+    attained_accel_s: float = 0.0
+    """Service already received (accelerator-seconds run before a requeue)."""
     exclusive: bool = field(init=False, repr=False, compare=False)
     """CL-3 and CL-4 jobs hold their nodes exclusively for their project."""
     need: int = field(init=False, repr=False, compare=False)
@@ -77,6 +79,8 @@ class JobRequest:
             raise InvalidInputError(f"job {self.job_id}: time_limit_s must be > 0")
         if self.checkpoint_interval_s is not None and not self.checkpoint_interval_s > 0:
             raise InvalidInputError(f"job {self.job_id}: checkpoint_interval_s must be > 0")
+        if self.attained_accel_s < 0:
+            raise InvalidInputError(f"job {self.job_id}: attained_accel_s must be >= 0")
 
     @property
     def path(self) -> tuple[int, int, int, int]:
@@ -123,9 +127,9 @@ def _grow(arr: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
 class PendingQueue:
     """Pending jobs in slots, with numpy columns for vectorised ranking and filtering.
 
-    Columns: ``submit_s``, ``time_limit_s``, ``accelerators``, ``need``, ``project``,
-    ``job_id``, ``leaf`` (the fair-share leaf) and ``shape`` (an id of the job's (types,
-    level, per_node) shape).
+    Columns: ``submit_s``, ``time_limit_s``, ``attained_accel_s``, ``accelerators``, ``need``,
+    ``project``, ``job_id``, ``leaf`` (the fair-share leaf) and ``shape`` (an id of the job's
+    (types, level, per_node) shape).
     """
 
     COLUMNS = ("accelerators", "need", "project", "job_id", "leaf", "shape")
@@ -136,6 +140,7 @@ class PendingQueue:
         self._free: list[int] = []
         self.submit_s: FloatArray = np.zeros(capacity)
         self.time_limit_s: FloatArray = np.zeros(capacity)
+        self.attained_accel_s: FloatArray = np.zeros(capacity)
         self.alive: BoolArray = np.zeros(capacity, dtype=np.bool_)
         self.accelerators: IntArray = np.zeros(capacity, dtype=np.int64)
         self.need: IntArray = np.zeros(capacity, dtype=np.int64)
@@ -159,6 +164,7 @@ class PendingQueue:
         self._jobs[slot] = job
         self.submit_s[slot] = job.submit_s
         self.time_limit_s[slot] = job.time_limit_s
+        self.attained_accel_s[slot] = job.attained_accel_s
         self.alive[slot] = True
         values = (job.accelerators, job.need, job.project, job.job_id, leaf, shape)
         for name, value in zip(self.COLUMNS, values, strict=True):
@@ -169,7 +175,7 @@ class PendingQueue:
         self._jobs.append(None)
         if slot >= self.alive.size:
             size = 2 * self.alive.size
-            for name in ("submit_s", "time_limit_s", "alive", *self.COLUMNS):
+            for name in ("submit_s", "time_limit_s", "attained_accel_s", "alive", *self.COLUMNS):
                 setattr(self, name, _grow(getattr(self, name), size))
         return slot
 

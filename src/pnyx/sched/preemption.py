@@ -9,6 +9,9 @@ Policy (applied at the end of a pass, to the top reservation only, when enabled)
 - victims are running ``preemptible`` jobs of *other* members that are above their share
   (member LF < 1), most over-served member first, then least work lost (time since the last
   checkpoint times accelerators), at most ``max_victims``;
+- with ``judge=Judge.ALLOCATION`` "above / below its share" compares the accelerators a
+  member runs now with its weighted max-min share among the members that want accelerators
+  now, instead of the decayed usage;
 - the fewest victims, in that order, whose release lets the beneficiary be placed (binary
   search over the prefix length; placement is monotone in the capacity given back).
 
@@ -22,6 +25,7 @@ Pure: no I/O, no clock reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,10 +35,24 @@ from pnyx.sched.capacity import FREE_OWNER
 from pnyx.sched.facility import FloatArray
 from pnyx.sched.jobs import JobRequest, RunningJob
 from pnyx.sched.placement import place
+from pnyx.sched.priority import water_fill
 from pnyx.sched.views import ArrayView
 
 if TYPE_CHECKING:
     from pnyx.sched.state import Requeue, SchedulerState
+
+
+class Judge(StrEnum):
+    """How preemption decides that a member is above or below its share.
+
+    ``usage``: the member's Level Fairshare from decayed usage against its enacted share (all
+    members' shares, as Fair Tree does). ``allocation``: the accelerators the member runs now
+    against its weighted max-min share of the facility among the members that want
+    accelerators now (running + pending), the entitlement of DESIGN section 8.
+    """
+
+    USAGE = "usage"
+    ALLOCATION = "allocation"
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,15 @@ class PreemptionPolicy:
     min_gain_s: float = 3_600.0
     """...and would otherwise wait at least this much longer."""
     max_victims: int = 256
+    judge: Judge = Judge.USAGE
+    plans_per_pass: int = 1
+    """Blocked jobs with a reservation that may get a plan in one pass, in priority order."""
 
     def __post_init__(self) -> None:
         if min(self.grace_s, self.min_wait_s, self.min_gain_s) < 0 or self.max_victims < 1:
             raise InvalidInputError("preemption: times must be >= 0 and max_victims >= 1")
+        if self.plans_per_pass < 1:
+            raise InvalidInputError("preemption: plans_per_pass must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -73,7 +96,7 @@ def plan_preemption(
         return None
     if now_s - job.submit_s < policy.min_wait_s or shadow_s - now_s < policy.min_gain_s:
         return None
-    member_lf = state.tree.level_fairshare(state.usage.usage)[:, 0]
+    member_lf = member_service(state, policy.judge)
     if member_lf[state.tree.leaf(job.path)] < 1.0:
         return None
     victims = _candidates(state, job, member_lf, now_s)[: policy.max_victims]
@@ -86,6 +109,23 @@ def plan_preemption(
     for victim in chosen:
         state.preempting[victim] = plan.requeue_s
     return plan
+
+
+def member_service(state: SchedulerState, judge: Judge) -> FloatArray:
+    """Per leaf: its member's service ratio, >= 1 when at or below its share (see Judge)."""
+    if judge is Judge.USAGE:
+        lf: FloatArray = state.tree.level_fairshare(state.usage.usage)[:, 0]
+        return lf
+    member, share = state.tree.members()
+    n, q = share.size, state.pending
+    running = np.bincount(member, weights=state.usage.rate[: member.size], minlength=n)
+    slots = q.slots()
+    waiting = np.bincount(member[q.leaf[slots]], weights=q.accelerators[slots], minlength=n)
+    entitled = water_fill(float(state.fac.accelerators), running + waiting, share)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(running > 0, entitled / running, np.where(entitled > 0, np.inf, 1.0))
+    out: FloatArray = ratio[member]
+    return out
 
 
 def _candidates(

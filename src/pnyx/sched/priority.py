@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -47,6 +48,22 @@ from pnyx.sched.facility import FloatArray, IntArray
 
 LEVELS = ("member", "programme", "project", "user")
 Path = tuple[int, int, int, int]
+
+
+class Ordering(StrEnum):
+    """How a pass orders the pending queue (the baselines the simulator compares with).
+
+    ``priority``: the multifactor priority below. ``fifo``: submission order. ``shortest``:
+    shortest time limit first (an oracle when the limits are the true runtimes).
+    ``least_attained``: least service received first (accelerator-seconds run before a
+    requeue, Tiresias-like LAS), then submission order. Ties always go to the earlier
+    submission, then the lower job id.
+    """
+
+    PRIORITY = "priority"
+    FIFO = "fifo"
+    SHORTEST = "shortest"
+    LEAST_ATTAINED = "least_attained"
 
 
 def decay(usage: FloatArray | float, dt_s: float, half_life_s: float) -> FloatArray:
@@ -136,6 +153,11 @@ class FairTree:
             self._cache = (node_of_leaf, parents, shares)
         return self._cache
 
+    def members(self) -> tuple[IntArray, FloatArray]:
+        """The member index of every leaf, and every member's share."""
+        node_of_leaf, _, shares = self._arrays()
+        return node_of_leaf[0], shares[0]
+
     def level_fairshare(self, usage: FloatArray) -> FloatArray:
         """LF of each leaf's association at every level: shape (leaves, 4)."""
         node_of_leaf, parents, shares = self._arrays()
@@ -165,6 +187,28 @@ class FairTree:
         out = np.empty(n)
         out[order] = (n - group_start) / n
         return out
+
+
+def water_fill(capacity: float, demand: FloatArray, weight: FloatArray) -> FloatArray:
+    """Weighted max-min fair division of ``capacity`` over ``demand`` (nobody gets more than it
+    demands); members with zero weight share only what every weighted member left over."""
+    out = np.zeros(demand.size)
+    left = float(capacity)
+    active = demand > 0
+    for w in (np.where(weight > 0, weight, 0.0), np.where(weight > 0, 0.0, 1.0)):
+        act = active & (w > 0)
+        while act.any() and left > 1e-9 * max(capacity, 1.0):
+            give = left * w / w[act].sum()
+            done = act & (out + give >= demand)
+            if not done.any():
+                out[act] += give[act]
+                left = 0.0
+                break
+            left -= float((demand[done] - out[done]).sum())
+            out[done] = demand[done]
+            act &= ~done
+        active &= out < demand
+    return out
 
 
 def _normalise(values: FloatArray, parent: IntArray) -> FloatArray:
@@ -234,3 +278,10 @@ def priorities(
 def rank(priority: FloatArray, submit_s: FloatArray, job_id: IntArray) -> IntArray:
     """Positions sorted by decreasing priority, then earlier submission, then lower id."""
     return np.lexsort((job_id, submit_s, -priority))
+
+
+def rank_by(
+    key: FloatArray, submit_s: FloatArray, job_id: IntArray, ascending: bool = True
+) -> IntArray:
+    """Positions sorted by ``key`` (ascending unless told), then submission, then id."""
+    return np.lexsort((job_id, submit_s, key if ascending else -key))

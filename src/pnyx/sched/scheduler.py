@@ -26,7 +26,7 @@ from pnyx.sched.facility import MAX_LEVEL, BoolArray, IntArray
 from pnyx.sched.jobs import JobRequest
 from pnyx.sched.placement import Placement, place
 from pnyx.sched.preemption import PreemptionPlan, plan_preemption
-from pnyx.sched.priority import priorities, rank
+from pnyx.sched.priority import Ordering, priorities, rank, rank_by
 from pnyx.sched.state import SchedulerState, Start
 from pnyx.sched.views import CapacityView, HeldView
 
@@ -64,6 +64,8 @@ class _Pass:
         self.never: dict[tuple[object, ...], int] = {}
         self.reservations: list[Reservation] = []
         self.min_shadow_s = math.inf
+        self.stopped = False
+        """Strict order (no backfill): a job did not fit, so no later job may start."""
         self.out = Decisions(now_s)
 
     def run(self) -> Decisions:
@@ -71,6 +73,8 @@ class _Pass:
         order = self._order()
         try:
             for a in range(0, order.size, CHUNK):
+                if self.stopped:
+                    break
                 self._walk(order[a : a + CHUNK])
             self._preempt()
         finally:
@@ -78,18 +82,27 @@ class _Pass:
         return self.out
 
     def _preempt(self) -> None:
-        """Plan preemptions for the top blocked job (when the policy allows)."""
-        if self.state.config.preemption is None or not self.reservations:
+        """Plan preemptions for the top blocked jobs (when the policy allows)."""
+        policy = self.state.config.preemption
+        if policy is None:
             return
-        top = self.reservations[0]
-        job = self.state.pending.job(self.state.pending.slot_of(top.job_id))
-        plan = plan_preemption(self.state, job, top.shadow_s, self.now_s)
-        if plan is not None:
-            self.out.preemptions.append(plan)
+        for reservation in self.reservations[: policy.plans_per_pass]:
+            job = self.state.pending.job(self.state.pending.slot_of(reservation.job_id))
+            plan = plan_preemption(self.state, job, reservation.shadow_s, self.now_s)
+            if plan is not None:
+                self.out.preemptions.append(plan)
 
     def _order(self) -> IntArray:
         state, q = self.state, self.state.pending
         slots = q.slots()
+        ordering = state.config.ordering
+        if ordering is not Ordering.PRIORITY:
+            key = {
+                Ordering.FIFO: np.zeros(slots.size),
+                Ordering.SHORTEST: q.time_limit_s[slots],
+                Ordering.LEAST_ATTAINED: q.attained_accel_s[slots],
+            }[ordering]
+            return slots[rank_by(key, q.submit_s[slots], q.job_id[slots])]
         fair = state.tree.factors(state.usage.usage)[q.leaf[slots]]
         prio = priorities(
             state.config.weights,
@@ -104,9 +117,12 @@ class _Pass:
     def _walk(self, chunk: IntArray) -> None:
         q = self.state.pending
         self.out.considered += chunk.size
-        if len(self.reservations) >= self.state.config.reservations:
+        config = self.state.config
+        if config.backfill and len(self.reservations) >= config.reservations:
             chunk = chunk[~self._hopeless(chunk)]
         for slot in chunk.tolist():
+            if self.stopped:
+                return
             self._consider(q.job(slot))
 
     def _hopeless(self, chunk: IntArray) -> BoolArray:
@@ -142,8 +158,12 @@ class _Pass:
         if placement is not None:
             start = self.state.start(job, placement, self.now_s, backfill, use_held)
             self.out.started.append(start)
-        elif len(self.reservations) < self.state.config.reservations:
-            self._reserve(job)
+        else:
+            never = len(self.out.never_fits)
+            if len(self.reservations) < self.state.config.reservations:
+                self._reserve(job)
+            blocked = len(self.out.never_fits) == never
+            self.stopped = blocked and not self.state.config.backfill
 
     def _attempt(self, job: JobRequest, mode: int, view: CapacityView) -> Placement | None:
         """Place ``job`` on the types where no job of its shape and no larger failed.

@@ -21,7 +21,7 @@ from pnyx.sched.facility import Facility
 from pnyx.sched.jobs import Allocation, JobRequest, PendingQueue, RunningJob, RunningTable
 from pnyx.sched.placement import Placement
 from pnyx.sched.preemption import PreemptionPolicy
-from pnyx.sched.priority import FairTree, PriorityWeights, UsageTracker
+from pnyx.sched.priority import FairTree, Ordering, PriorityWeights, UsageTracker
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class SchedulerConfig:
     """Usage charged per accelerator-second, by type code (missing codes: 1.0)."""
     preemption: PreemptionPolicy | None = None
     """Preempt over-served jobs for the top blocked job (None: never)."""
+    ordering: Ordering = Ordering.PRIORITY
+    """How the pass orders the queue: multifactor priority, or a baseline's order."""
+    backfill: bool = True
+    """Let later jobs start past a blocked one (False: strict order, the walk stops there)."""
 
     def __post_init__(self) -> None:
         if self.reservations < 0:
@@ -195,7 +199,8 @@ def requeued(run: RunningJob, now_s: float, checkpoint_s: float | None = None) -
     A job that declares a checkpoint interval resumes from its last checkpoint: the later of
     ``start + k * interval`` and ``checkpoint_s`` (a checkpoint made on a preemption signal).
     Lost work is the time since then times its accelerators; without checkpoints, all the time
-    run is lost. The requeued job's time limit shrinks by the progress kept.
+    run is lost. The requeued job's time limit shrinks by the progress kept; the service it
+    received (accelerators x time run, lost work included) adds to ``attained_accel_s``.
     """
     job = run.job
     elapsed = max(0.0, now_s - run.start_s)
@@ -206,4 +211,6 @@ def requeued(run: RunningJob, now_s: float, checkpoint_s: float | None = None) -
     kept = min(kept, job.time_limit_s)
     lost = (elapsed - kept) * job.accelerators
     limit = max(job.time_limit_s - kept, min(job.time_limit_s, 1.0))
-    return Requeue(dataclasses.replace(job, time_limit_s=limit), kept, lost)
+    attained = job.attained_accel_s + elapsed * job.accelerators
+    again = dataclasses.replace(job, time_limit_s=limit, attained_accel_s=attained)
+    return Requeue(again, kept, lost)

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 from pnyx.errors import PnyxError, VerificationError
 from pnyx.ledger import merkle, note
-from pnyx.services import events, identity, inventory
+from pnyx.services import awards, council_read, events, identity, inventory, programmes
 from pnyx.services.context import ServiceContext
 from pnyx.services.entrycheck import EntryBatch, check_batches
 from pnyx.services.replica import Replica
@@ -63,6 +63,10 @@ PUBLIC_VIEWS: tuple[PublicView, ...] = (
     PublicView("log_size", "/api/v1/log/head", events.event_count, "size"),
     PublicView("members", "/api/v1/members?limit=500", lambda c: identity.list_members(c, 0, 500)),
     PublicView("facility", "/api/v1/facility", inventory.facility_summary),
+    PublicView("programmes", "/api/v1/programmes", programmes.list_programmes),
+    PublicView("awards", "/api/v1/awards", awards.list_awards),
+    PublicView("resolutions", "/api/v1/council/resolutions", council_read.list_resolutions),
+    PublicView("shares", "/api/v1/council/shares", council_read.enacted_shares),
 )
 
 

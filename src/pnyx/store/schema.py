@@ -10,6 +10,8 @@ from sqlalchemy import Connection
 
 from pnyx.store import (
     tables,  # noqa: F401  (more table modules are imported here as they come)
+    tables_allocation,  # noqa: F401
+    tables_council,  # noqa: F401
     tables_inventory,  # noqa: F401
     tables_ledger,  # noqa: F401
 )

@@ -30,6 +30,9 @@ class NavItem(NamedTuple):
 
 # Later pages (allocations, models, datasets, ledger, ...) add themselves here.
 NAV: list[NavItem] = [NavItem("/", "Overview"), NavItem("/events", "Events")]
+NAV.append(NavItem("/council", "Council"))
+NAV.append(NavItem("/calls", "Calls"))
+NAV.append(NavItem("/awards", "Awards"))
 
 ENV = Environment(
     loader=PackageLoader("pnyx.web", "templates"), autoescape=True, undefined=StrictUndefined

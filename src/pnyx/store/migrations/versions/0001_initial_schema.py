@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 15:05:24.189178
+Create Date: 2026-11-26 15:50:56.870107
 """
 
 from __future__ import annotations
@@ -33,6 +33,88 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_api_tokens_principal_id"), ["principal_id"], unique=False
         )
+
+    op.create_table(
+        "award_hours",
+        sa.Column("award_id", sa.String(length=80), nullable=False),
+        sa.Column("accelerator_type", sa.String(length=16), nullable=False),
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("accel_hours", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("award_id", "accelerator_type"),
+    )
+    with op.batch_alter_table("award_hours", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_award_hours_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "awards",
+        sa.Column("award_id", sa.String(length=80), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.Column("programme_id", sa.String(length=64), nullable=False),
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("containment", sa.String(length=8), nullable=False),
+        sa.Column("period_start", sa.String(length=10), nullable=False),
+        sa.Column("period_end", sa.String(length=10), nullable=False),
+        sa.Column("awarded_at", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("award_id"),
+    )
+    with op.batch_alter_table("awards", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_awards_call_id"), ["call_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_awards_member_id"), ["member_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_awards_programme_id"), ["programme_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_awards_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "ballots",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("choice", sa.String(length=8), nullable=False),
+        sa.Column("cast_at", sa.String(length=40), nullable=False),
+        sa.Column("principal_id", sa.String(length=64), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    with op.batch_alter_table("ballots", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ballots_resolution_id"), ["resolution_id"], unique=False
+        )
+
+    op.create_table(
+        "billing_weights",
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("accelerator_type", sa.String(length=16), nullable=False),
+        sa.Column("weight", sa.String(length=16), nullable=False),
+        sa.Column("set_at", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("version", "accelerator_type"),
+    )
+    op.create_table(
+        "calls",
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.Column("programme_id", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("budget", sa.Text(), nullable=False),
+        sa.Column("period_start", sa.String(length=10), nullable=False),
+        sa.Column("period_end", sa.String(length=10), nullable=False),
+        sa.Column("deadline", sa.String(length=40), nullable=False),
+        sa.Column("review_deadline", sa.String(length=40), nullable=False),
+        sa.Column("min_reviewers", sa.Integer(), nullable=False),
+        sa.Column("score_min", sa.Integer(), nullable=False),
+        sa.Column("score_max", sa.Integer(), nullable=False),
+        sa.Column("threshold", sa.String(length=16), nullable=False),
+        sa.Column("budget_credits", sa.Text(), nullable=False),
+        sa.Column("billing_version", sa.Integer(), nullable=False),
+        sa.Column("closed_phases", sa.String(length=32), nullable=False),
+        sa.Column("assigned", sa.Boolean(), nullable=False),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        sa.Column("remaining", sa.Text(), nullable=True),
+        sa.Column("opened_at", sa.String(length=32), nullable=False),
+        sa.Column("opened_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("call_id"),
+    )
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_calls_programme_id"), ["programme_id"], unique=False)
 
     op.create_table(
         "checkpoints",
@@ -68,6 +150,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_clusters_site_id"), ["site_id"], unique=False)
 
     op.create_table(
+        "council_approvals",
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.Column("subject_kind", sa.String(length=16), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("level", sa.String(length=8), nullable=False),
+        sa.PrimaryKeyConstraint("resolution_id"),
+    )
+    with op.batch_alter_table("council_approvals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_council_approvals_subject"), ["subject"], unique=False)
+
+    op.create_table(
+        "council_rules",
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("kind"),
+    )
+    op.create_table(
         "events",
         sa.Column(
             "seq",
@@ -96,6 +196,15 @@ def upgrade() -> None:
         sa.Column("root_hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         info={"log": True},
+    )
+    op.create_table(
+        "member_shares",
+        sa.Column("programme_id", sa.String(length=64), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("share", sa.String(length=64), nullable=False),
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.Column("enacted_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("programme_id", "member_id"),
     )
     op.create_table(
         "members",
@@ -168,6 +277,111 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("principal_id"),
     )
     op.create_table(
+        "programme_shares",
+        sa.Column("programme_id", sa.String(length=64), nullable=False),
+        sa.Column("share", sa.String(length=64), nullable=False),
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.Column("enacted_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("programme_id"),
+    )
+    op.create_table(
+        "programmes",
+        sa.Column("programme_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("declared_at", sa.String(length=32), nullable=False),
+        sa.Column("declared_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("programme_id"),
+    )
+    op.create_table(
+        "proposals",
+        sa.Column("proposal_id", sa.String(length=80), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.Column("proposer_id", sa.String(length=64), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("abstract", sa.Text(), nullable=False),
+        sa.Column("requested", sa.Text(), nullable=False),
+        sa.Column("containment", sa.String(length=8), nullable=False),
+        sa.Column("datasets", sa.Text(), nullable=False),
+        sa.Column("weights_open", sa.Boolean(), nullable=False),
+        sa.Column("data_open", sa.Boolean(), nullable=False),
+        sa.Column("submitted_at", sa.String(length=32), nullable=False),
+        sa.Column("submitted_seq", sa.BigInteger(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=True),
+        sa.Column("mean", sa.String(length=16), nullable=True),
+        sa.Column("outcome", sa.String(length=32), nullable=True),
+        sa.Column("scores", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("proposal_id"),
+    )
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_proposals_call_id"), ["call_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_proposals_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "resolutions",
+        sa.Column("resolution_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("rule", sa.Text(), nullable=False),
+        sa.Column("rule_name", sa.String(length=64), nullable=False),
+        sa.Column("weights_version", sa.Integer(), nullable=False),
+        sa.Column("opens_at", sa.String(length=32), nullable=False),
+        sa.Column("closes_at", sa.String(length=32), nullable=False),
+        sa.Column("proposed_by", sa.String(length=64), nullable=False),
+        sa.Column("proposed_seq", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=True),
+        sa.Column("decided_by", sa.String(length=80), nullable=True),
+        sa.Column("tally", sa.Text(), nullable=True),
+        sa.Column("closed_at", sa.String(length=32), nullable=True),
+        sa.Column("closed_seq", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("resolution_id"),
+    )
+    with op.batch_alter_table("resolutions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_resolutions_status"), ["status"], unique=False)
+
+    op.create_table(
+        "review_assignments",
+        sa.Column("proposal_id", sa.String(length=80), nullable=False),
+        sa.Column("reviewer_id", sa.String(length=64), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("proposal_id", "reviewer_id"),
+    )
+    with op.batch_alter_table("review_assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_review_assignments_call_id"), ["call_id"], unique=False
+        )
+
+    op.create_table(
+        "review_conflicts",
+        sa.Column("proposal_id", sa.String(length=80), nullable=False),
+        sa.Column("reviewer_id", sa.String(length=64), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("declared_at", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("proposal_id", "reviewer_id"),
+    )
+    with op.batch_alter_table("review_conflicts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_review_conflicts_call_id"), ["call_id"], unique=False)
+
+    op.create_table(
+        "reviews",
+        sa.Column("proposal_id", sa.String(length=80), nullable=False),
+        sa.Column("reviewer_id", sa.String(length=64), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("versions", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("proposal_id", "reviewer_id"),
+    )
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reviews_call_id"), ["call_id"], unique=False)
+
+    op.create_table(
         "sites",
         sa.Column("site_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -184,6 +398,33 @@ def upgrade() -> None:
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx"),
         info={"log": True},
+    )
+    op.create_table(
+        "usage_records",
+        sa.Column("usage_id", sa.String(length=64), nullable=False),
+        sa.Column("project_id", sa.String(length=64), nullable=False),
+        sa.Column("accelerator_type", sa.String(length=16), nullable=False),
+        sa.Column("accel_seconds", sa.BigInteger(), nullable=False),
+        sa.Column("start_at", sa.String(length=40), nullable=False),
+        sa.Column("end_at", sa.String(length=40), nullable=False),
+        sa.Column("job_id", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.String(length=32), nullable=False),
+        sa.Column("recorded_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("usage_id"),
+    )
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_usage_records_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "weight_tables",
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("weights", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=80), nullable=False),
+        sa.Column("adopted_at", sa.String(length=32), nullable=False),
+        sa.Column("adopted_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("version"),
     )
     op.create_table(
         "witnesses",
@@ -245,8 +486,36 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_witnesses_key_name"))
 
     op.drop_table("witnesses")
+    op.drop_table("weight_tables")
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_usage_records_project_id"))
+
+    op.drop_table("usage_records")
     op.drop_table("tree_nodes")
     op.drop_table("sites")
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reviews_call_id"))
+
+    op.drop_table("reviews")
+    with op.batch_alter_table("review_conflicts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_review_conflicts_call_id"))
+
+    op.drop_table("review_conflicts")
+    with op.batch_alter_table("review_assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_review_assignments_call_id"))
+
+    op.drop_table("review_assignments")
+    with op.batch_alter_table("resolutions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resolutions_status"))
+
+    op.drop_table("resolutions")
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_proposals_project_id"))
+        batch_op.drop_index(batch_op.f("ix_proposals_call_id"))
+
+    op.drop_table("proposals")
+    op.drop_table("programmes")
+    op.drop_table("programme_shares")
     op.drop_table("principals")
     with op.batch_alter_table("principal_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_principal_keys_principal_id"))
@@ -263,17 +532,43 @@ def downgrade() -> None:
 
     op.drop_table("nodes")
     op.drop_table("members")
+    op.drop_table("member_shares")
     op.drop_table("log_state")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_leaf_hash"))
         batch_op.drop_index(batch_op.f("ix_events_kind"))
 
     op.drop_table("events")
+    op.drop_table("council_rules")
+    with op.batch_alter_table("council_approvals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_council_approvals_subject"))
+
+    op.drop_table("council_approvals")
     with op.batch_alter_table("clusters", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clusters_site_id"))
 
     op.drop_table("clusters")
     op.drop_table("checkpoints")
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_calls_programme_id"))
+
+    op.drop_table("calls")
+    op.drop_table("billing_weights")
+    with op.batch_alter_table("ballots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ballots_resolution_id"))
+
+    op.drop_table("ballots")
+    with op.batch_alter_table("awards", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_awards_project_id"))
+        batch_op.drop_index(batch_op.f("ix_awards_programme_id"))
+        batch_op.drop_index(batch_op.f("ix_awards_member_id"))
+        batch_op.drop_index(batch_op.f("ix_awards_call_id"))
+
+    op.drop_table("awards")
+    with op.batch_alter_table("award_hours", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_award_hours_project_id"))
+
+    op.drop_table("award_hours")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_principal_id"))
 

@@ -1,0 +1,243 @@
+"""pnyx council weights / propose / vote / close / list / show / verify / preview.
+
+Local commands (``--data`` / ``--db``) act as the facility's administrator; with ``--url`` they
+call a running server with ``--token``. ``vote`` always signs LOCALLY with the delegate's
+private key file: the key never leaves this machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from pnyx.cli.common import (
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    console,
+    emit,
+    fail,
+    open_context,
+)
+from pnyx.cli.remote import Remote
+from pnyx.domain.ballot import BallotBody, sign_ballot
+from pnyx.domain.governance import Choice
+from pnyx.domain.identity import Actor
+from pnyx.services import council as svc
+from pnyx.services import council_read as read
+from pnyx.services.context import format_time, utc_now
+from pnyx.services.council_preview import preview_resolution
+from pnyx.services.council_verify import ALL, recount
+from pnyx.services.logsources import DbLogSource, HttpLogSource
+
+LOCAL = Actor.system()
+API = "/api/v1/council"
+weights_app = typer.Typer(help="Weight tables (population, contribution, accelerators).")
+
+
+def _remote(url: str, token: str | None) -> Remote:
+    return Remote(url, token)
+
+
+@weights_app.command("set")
+def weights_set(
+    file: Path,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Set the FIRST weight table from FILE {member: {population, contribution, accelerators}}."""
+    from pnyx.cli.council import read_data
+
+    weights = read_data(file)
+    if url:
+        out = _remote(url, token).post(f"{API}/weights", {"weights": weights})
+    else:
+        out = svc.adopt_weights(open_context(data, db), LOCAL, weights).model_dump()
+    emit(out, json, lambda o: console.print(f"weight table v{o['version']} in force"))
+
+
+@weights_app.command("show")
+def weights_show(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, json: JsonOpt = False
+) -> None:
+    """The weight table in force."""
+    if url:
+        out = _remote(url, None).get(f"{API}/weights")
+    else:
+        out = read.current_weights(open_context(data, db)).model_dump()
+    emit(out, json, lambda o: console.print(o))
+
+
+def propose(
+    kind: Annotated[str, typer.Argument(help="resolution kind, e.g. set-programme-shares")],
+    payload: Annotated[Path, typer.Option("--payload", help="payload file (JSON or YAML)")],
+    title: Annotated[str, typer.Option(help="one line saying what is decided")],
+    voting_s: Annotated[int, typer.Option("--voting-s", help="length of the window")] = 86_400,
+    rule: Annotated[str | None, typer.Option(help="preset name (default: kind's rule)")] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Propose a resolution; voting opens now."""
+    from pnyx.cli.council import read_data
+
+    body = read_data(payload)
+    if url:
+        req = {"kind": kind, "payload": body, "title": title, "voting_s": voting_s, "rule": rule}
+        out = _remote(url, token).post(f"{API}/resolutions", req)
+    else:
+        ctx = open_context(data, db)
+        view = svc.propose_resolution(
+            ctx, LOCAL, kind, body, title=title, voting_s=voting_s, rule=rule
+        )
+        out = view.model_dump()
+    emit(out, json, lambda o: console.print(f"proposed {o['resolution_id']} ({o['kind']})"))
+
+
+def vote(
+    resolution: str,
+    member: Annotated[str, typer.Option(help="the member this ballot is for")],
+    choice: Annotated[str, typer.Option(help="yes, no or abstain")],
+    key: Annotated[Path, typer.Option("--key", help="private key file (pnyx key generate)")],
+    principal: Annotated[str | None, typer.Option(help="the signing delegate")] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Sign a ballot locally with KEY and submit it."""
+    body = BallotBody(resolution, member, choice, format_time(utc_now()))  # type: ignore[arg-type]
+    signature = sign_ballot(body, load_private_key(key))
+    if url:
+        req: dict[str, Any] = {"member": member, "choice": choice, "cast_at": body.cast_at}
+        req |= {"signature": signature, "principal_id": principal}
+        out = _remote(url, token).post(f"{API}/resolutions/{resolution}/ballots", req)
+    else:
+        signed = svc.SignedBallot(body, signature, principal)
+        out = svc.cast_ballot(open_context(data, db), LOCAL, signed).model_dump()
+    emit(out, json, lambda o: console.print(f"ballot recorded at seq {o['seq']}: {o['choice']}"))
+
+
+def close(
+    resolution: str,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Close a resolution (after its window, or early once every eligible member voted)."""
+    if url:
+        out = _remote(url, token).post(f"{API}/resolutions/{resolution}/close", {})
+    else:
+        out = svc.close_resolution(open_context(data, db), LOCAL, resolution).model_dump()
+    emit(out, json, lambda o: console.print(f"{o['resolution_id']}: {o['status']}"))
+
+
+def list_resolutions(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, json: JsonOpt = False
+) -> None:
+    """Every resolution: id, kind, status, outcome."""
+    if url:
+        rows = _remote(url, None).get(f"{API}/resolutions")
+    else:
+        rows = [r.model_dump() for r in read.list_resolutions(open_context(data, db))]
+    items = [_summary(r) for r in rows]
+    emit(items, json, _render_list)
+
+
+def show(
+    resolution: str,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    json: JsonOpt = True,
+) -> None:
+    """One resolution with its ballots and (while open) the live tally."""
+    if url:
+        out = _remote(url, None).get(f"{API}/resolutions/{resolution}")
+    else:
+        out = read.get_resolution(open_context(data, db), resolution).model_dump()
+    emit(out, json)
+
+
+def verify(
+    resolution: str,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Recount RESOLUTION from the public record alone; exit 0 only if it matches."""
+    if url:
+        source = HttpLogSource(url)
+        try:
+            report = recount(source.entries(0, ALL), resolution)
+        finally:
+            source.close()
+    else:
+        report = recount(DbLogSource(open_context(data, db).db).entries(0, ALL), resolution)
+    emit(report, json, _render_recount)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def preview(resolution: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+    """Accelerator-hours per day per programme and member, before and after (static)."""
+    emit(preview_resolution(open_context(data, db), resolution), json, _render_preview)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """An Ed25519 private key from a PEM file (one clear line if not)."""
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as e:
+        fail(f"{path}: cannot read an Ed25519 private key: {e}")
+    if not isinstance(key, Ed25519PrivateKey):
+        fail(f"{path}: not an Ed25519 private key")
+    return key
+
+
+def _summary(r: dict[str, Any]) -> dict[str, Any]:
+    keys = ("resolution_id", "kind", "title", "status", "passed", "decided_by", "closes_at")
+    return {k: r[k] for k in keys}
+
+
+def _render_list(items: list[dict[str, Any]]) -> None:
+    for r in items:
+        outcome = "" if r["passed"] is None else f" decided by {r['decided_by']}"
+        console.print(
+            f"{r['resolution_id']}  {r['kind']:22} {r['status']:7}{outcome}  {r['title']}"
+        )
+
+
+def _render_recount(report: Any) -> None:
+    if report.ok:
+        console.print(
+            f"[green]ok[/green]: {report.resolution_id} recounted from the record"
+            f" ({report.ballots} ballots): passed={report.recounted_passed}, as recorded"
+        )
+    else:
+        console.print(f"[red]MISMATCH[/red] {report.resolution_id}: {report.error}")
+
+
+def _render_preview(out: dict[str, Any]) -> None:
+    console.print(f"{out['resolution_id']}: accelerator-hours per day (before -> after)")
+    for section in ("programmes", "members"):
+        for name, v in out[section].items():
+            console.print(f"  {section[:-1]} {name}: {v['before']:.0f} -> {v['after']:.0f}")
+
+
+CHOICES = [c.value for c in Choice]
