@@ -38,4 +38,4 @@ def test_pages_show_scores_and_awards(client: TestClient, ctx: ServiceContext) -
     awards = client.get("/awards").text
     assert awards.count("data-award=") == len(summary["awards"])
     assert "Statements per programme" in awards
-    assert "<th scope=\"row\">DE</th>" in awards  # the member statement, by display name
+    assert '<th scope="row">DE</th>' in awards  # the member statement, by display name

@@ -16,6 +16,7 @@ from pnyx.services import identity
 from pnyx.services.context import ServiceContext
 from pnyx.services.council_verify import ALL, recount
 from pnyx.services.demo_council import run_council_demo
+from pnyx.services.entrycheck import EntryBatch
 from pnyx.services.logsources import DbLogSource
 from pnyx.services.verify import verify_log
 from pnyx.settings import Settings
@@ -74,6 +75,22 @@ def test_tampered_ballot_is_detected(ctx: ServiceContext) -> None:
     assert report.error is not None and f"seq {seq}" in report.error
     assert "bad signature" in report.error
     assert recount_db(ctx, "res-0002").ok  # the other resolution is untouched
+
+
+def test_ballot_recorded_after_the_close_is_detected(ctx: ServiceContext) -> None:
+    run_council_demo(ctx)
+    batches = list(DbLogSource(ctx.db).entries(0, ALL))
+    entries = [e for b in batches for e in b.entries]
+    ballot = next(
+        json.loads(e)
+        for e in entries
+        if b'"council.ballot_cast"' in e and json.loads(e)["body"]["resolution_id"] == "res-0001"
+    )
+    ballot["seq"] = len(entries)
+    late = EntryBatch(len(entries), [json.dumps(ballot).encode()])
+    report = recount([*batches, late], "res-0001")
+    assert not report.ok
+    assert report.error == f"ballot at seq {len(entries)} was recorded after the close"
 
 
 def test_altered_recorded_tally_is_detected(ctx: ServiceContext) -> None:

@@ -13,7 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, console, emit, open_context
+from pnyx.cli.common import (
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    console,
+    emit,
+    open_context,
+)
+from pnyx.cli.remote import Remote
 from pnyx.domain.allocation import CallSpec, ProposalSpec, ReviewPolicy
 from pnyx.domain.containment import parse_containment
 from pnyx.domain.identity import Actor, Role
@@ -62,6 +72,14 @@ def _dump(value: Any) -> str:
     return jsonlib.dumps(value, sort_keys=True)
 
 
+def _remote(url: str | None, token: str | None, path: str) -> bool:
+    """With --url, print the server's JSON answer for ``path`` and return True."""
+    if url is None:
+        return False
+    emit(Remote(url, token).get(path), True)
+    return True
+
+
 @programme_app.command("declare")
 def programme_declare(
     programme_id: str,
@@ -79,8 +97,13 @@ def programme_declare(
 
 
 @programme_app.command("list")
-def programme_list(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+def programme_list(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
     """List programmes."""
+    if _remote(url, token, "/api/v1/programmes"):
+        return
     items = programmes.list_programmes(open_context(data, db))
     emit(
         items, json, lambda xs: _rows(["programme", "name"], [[p.programme_id, p.name] for p in xs])
@@ -117,8 +140,13 @@ def call_open(
 
 
 @call_app.command("list")
-def call_list(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+def call_list(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
     """List calls."""
+    if _remote(url, token, "/api/v1/calls"):
+        return
     items = calls.list_calls(open_context(data, db))
     emit(
         items,
@@ -252,9 +280,13 @@ def award_list(
     call: Annotated[str | None, typer.Option(help="only this call")] = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List awards."""
+    if _remote(url, token, "/api/v1/awards" + (f"?call_id={call}" if call else "")):
+        return
     emit(awards.list_awards(open_context(data, db), call), json, _print_awards)
 
 
@@ -335,9 +367,16 @@ def statement_show(
     scope_id: Annotated[str | None, typer.Argument(help="omit for all")] = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Awarded, used and remaining accelerator-hours per type."""
+    if url is not None:  # one statement comes back as an object: list it, as locally
+        path = f"/api/v1/statements/{scope}" + (f"/{scope_id}" if scope_id else "")
+        answer = Remote(url, token).get(path)
+        emit([answer] if scope_id else answer, True)
+        return
     ctx = open_context(data, db)
     items = (
         [accounting.statement(ctx, scope, scope_id)]

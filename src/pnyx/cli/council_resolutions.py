@@ -163,7 +163,7 @@ def show(
     data: DataOpt = None,
     db: DbOpt = None,
     url: UrlOpt = None,
-    json: JsonOpt = True,
+    json: JsonOpt = False,
 ) -> None:
     """One resolution with its ballots and (while open) the live tally."""
     if url:

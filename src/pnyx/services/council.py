@@ -33,6 +33,7 @@ from pnyx.services.council_dto import BallotView, ResolutionView, WeightTableVie
 from pnyx.services.council_read import enacted_shares, resolution_view, weight_view
 from pnyx.services.record import record
 from pnyx.store import council_repo as repo
+from pnyx.store.eventstore import log_size
 
 DEFAULT_RULE = "simple-majority"
 MAX_TITLE = 200
@@ -129,6 +130,7 @@ def cast_ballot(ctx: ServiceContext, actor: Actor, ballot: SignedBallot) -> Ball
             raise PermissionDeniedError(f"{actor.principal_id} may only submit its own ballots")
         ballot = SignedBallot(body, ballot.signature, actor.principal_id, ballot.key_id)
     with ctx.db.transaction() as conn:
+        log_size(conn, lock=True)  # serialise with a concurrent close of the same resolution
         row = _open_resolution(conn, body.resolution)
         window = _window(row)
         window.require_open(dc.parse_time(body.cast_at, "cast_at"), "the ballot's cast_at")
@@ -163,6 +165,7 @@ def close_resolution(ctx: ServiceContext, actor: Actor, resolution_id: str) -> R
     forecloses: this is the documented trade-off)."""
     require_role(actor, Role.OPERATOR)
     with ctx.db.transaction() as conn:
+        log_size(conn, lock=True)
         row = _open_resolution(conn, resolution_id)
         if _window(row).contains(ctx.clock()):
             _require_all_voted(conn, row)
@@ -181,6 +184,7 @@ def close_due_resolutions(ctx: ServiceContext) -> list[str]:
     for row in rows:
         if now >= _window(row).closes_at:
             with ctx.db.transaction() as conn:
+                log_size(conn, lock=True)
                 fresh = repo.resolution_row(conn, row["resolution_id"])
                 if fresh is None or fresh["status"] != dc.ResolutionStatus.OPEN:
                     continue

@@ -59,7 +59,7 @@ class _Record:
         elif kind == ce.BallotCast.KIND:
             self.ballots.append((seq, at, body))
         elif kind == ce.ResolutionClosed.KIND:
-            self.closed = body
+            self.closed = {**body, "seq": seq}
 
 
 def recount(batches: Iterable[EntryBatch], resolution_id: str) -> RecountReport:
@@ -101,6 +101,9 @@ def _check(rec: _Record, report: RecountReport) -> None:
         dc.parse_time(proposal["closes_at"], "closes_at"),
     )
     eligible = enact.eligible_members(rule, table)
+    late = [seq for seq, _, _ in rec.ballots if rec.closed and seq > rec.closed["seq"]]
+    if late:
+        raise VerificationError(f"ballot at seq {late[0]} was recorded after the close")
     cast = [_checked_ballot(rec, window, eligible, *b) for b in rec.ballots]
     result = enact.count(rule, table, cast)
     report.recounted_passed = result.passed

@@ -1,8 +1,10 @@
 """The policies the simulator compares, all as configurations of the same scheduling core.
 
 - ``pnyx``: multifactor priority with the Fair-Tree fair share (weights from the enacted
-  shares), EASY backfill, and checkpointed preemption of over-served members' jobs for an
-  under-served member's blocked top job. Usage half-life 1 day (the shares are judged daily).
+  shares, usage half-life 4 hours), EASY backfill, and checkpointed preemption for the blocked
+  top job of a member below its share, judged by allocation (accelerators run now against
+  the weighted max-min share among the members that want accelerators now, the entitlement
+  of DESIGN section 8); victims are jobs of members above theirs; 300 s grace.
 - ``fifo``: submission order, strictly: nothing starts past a blocked job.
 - ``backfill``: submission order with EASY backfill (one reservation), what a default Slurm
   does.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pnyx.errors import InvalidInputError
-from pnyx.sched import Ordering, PreemptionPolicy, PriorityWeights, SchedulerConfig
+from pnyx.sched import Judge, Ordering, PreemptionPolicy, PriorityWeights, SchedulerConfig
 
 
 class Policy(StrEnum):
@@ -50,8 +52,10 @@ def policy_setup(name: str) -> PolicySetup:
     if policy is Policy.PNYX:
         config = SchedulerConfig(
             weights=PriorityWeights(),
-            half_life_s=86_400.0,
-            preemption=PreemptionPolicy(grace_s=300.0, min_wait_s=600.0, min_gain_s=1_800.0),
+            half_life_s=4 * 3_600.0,
+            preemption=PreemptionPolicy(
+                grace_s=300.0, min_wait_s=600.0, min_gain_s=1_800.0, judge=Judge.ALLOCATION
+            ),
         )
         return PolicySetup(config)
     if policy is Policy.FIFO:
