@@ -53,6 +53,10 @@ class Judge(StrEnum):
 
     USAGE = "usage"
     ALLOCATION = "allocation"
+    ATTAINED = "attained"
+    """Per job, not per member (Tiresias-like LAS): a blocked job that has received less than
+    ``attained_threshold_accel_s`` of service may preempt running jobs, of any member, that
+    have received at least that much (most served first)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class PreemptionPolicy:
     max_victims: int = 256
     judge: Judge = Judge.USAGE
     plans_per_pass: int = 1
+    attained_threshold_accel_s: float = 3_600.0
+    """With ``Judge.ATTAINED``: the service that moves a job to the low-priority queue."""
     """Blocked jobs with a reservation that may get a plan in one pass, in priority order."""
 
     def __post_init__(self) -> None:
@@ -96,10 +102,9 @@ def plan_preemption(
         return None
     if now_s - job.submit_s < policy.min_wait_s or shadow_s - now_s < policy.min_gain_s:
         return None
-    member_lf = member_service(state, policy.judge)
-    if member_lf[state.tree.leaf(job.path)] < 1.0:
+    victims = _victims(state, policy, job, now_s)
+    if victims is None:
         return None
-    victims = _candidates(state, job, member_lf, now_s)[: policy.max_victims]
     count = _fewest(state, job, victims)
     if count is None:
         return None
@@ -121,11 +126,40 @@ def member_service(state: SchedulerState, judge: Judge) -> FloatArray:
     running = np.bincount(member, weights=state.usage.rate[: member.size], minlength=n)
     slots = q.slots()
     waiting = np.bincount(member[q.leaf[slots]], weights=q.accelerators[slots], minlength=n)
-    entitled = water_fill(float(state.fac.accelerators), running + waiting, share)
+    demand = np.asarray(running + waiting, dtype=np.float64)
+    entitled = water_fill(float(state.fac.accelerators), demand, share)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(running > 0, entitled / running, np.where(entitled > 0, np.inf, 1.0))
     out: FloatArray = ratio[member]
     return out
+
+
+def _victims(
+    state: SchedulerState, policy: PreemptionPolicy, job: JobRequest, now_s: float
+) -> list[RunningJob] | None:
+    """The candidate victims in order of preference, or None when ``job`` may not preempt."""
+    if policy.judge is Judge.ATTAINED:
+        threshold = policy.attained_threshold_accel_s
+        if job.attained_accel_s >= threshold:
+            return None
+        runs = [
+            run
+            for run in state.running.jobs.values()
+            if run.job.preemptible
+            and run.job.job_id not in state.preempting
+            and _attained(run, now_s) >= threshold
+        ]
+        runs.sort(key=lambda r: (-_attained(r, now_s), _at_risk(r, now_s)))
+        return runs[: policy.max_victims]
+    member_lf = member_service(state, policy.judge)
+    if member_lf[state.tree.leaf(job.path)] < 1.0:
+        return None
+    return _candidates(state, job, member_lf, now_s)[: policy.max_victims]
+
+
+def _attained(run: RunningJob, now_s: float) -> float:
+    """Service received so far: before the last requeue plus this run."""
+    return run.job.attained_accel_s + (now_s - run.start_s) * run.job.accelerators
 
 
 def _candidates(

@@ -10,8 +10,10 @@
   does.
 - ``sjf``: shortest job first with known runtimes (an oracle bound): time limits are the true
   runtimes, ordered shortest first, with EASY backfill.
-- ``las``: least attained service first (Tiresias-like, without its preemption), with EASY
-  backfill; jobs never preempted have attained nothing, so they go in submission order.
+- ``las``: least attained service first (Tiresias-like), with EASY backfill: the top blocked
+  job, while it has received less than one accelerator-hour, preempts (checkpointed, 300 s
+  grace) the running jobs that have received at least that much, most served first; within
+  a level, submission order.
 """
 
 from __future__ import annotations
@@ -64,4 +66,11 @@ def policy_setup(name: str) -> PolicySetup:
         return PolicySetup(SchedulerConfig(ordering=Ordering.FIFO))
     if policy is Policy.SJF:
         return PolicySetup(SchedulerConfig(ordering=Ordering.SHORTEST), exact_limits=True)
-    return PolicySetup(SchedulerConfig(ordering=Ordering.LEAST_ATTAINED))
+    las = PreemptionPolicy(
+        grace_s=300.0,
+        min_wait_s=60.0,
+        min_gain_s=600.0,
+        judge=Judge.ATTAINED,
+        attained_threshold_accel_s=3_600.0,
+    )
+    return PolicySetup(SchedulerConfig(ordering=Ordering.LEAST_ATTAINED, preemption=las))

@@ -92,16 +92,16 @@ def _lookup(
     table for a row-value IN list), and reusing the statement keeps SQLAlchemy's compiled cache
     warm: a proof costs one indexed query, not an expression build.
     """
-    level, idx = t.tree_nodes.c.level, t.tree_nodes.c.idx
-    terms = [and_(level == bindparam(f"l{k}"), idx == bindparam(f"i{k}")) for k in range(count)]
-    nodes = select(level, idx, t.tree_nodes.c.hash).where(or_(*terms))
-    if not with_head:
-        return nodes
     state = t.log_state.c
     head = select(literal(_HEAD_LEVEL, SmallInteger), state.size, state.root_hash).where(
         state.id == 1
     )
-    return union_all(nodes, head) if count else head
+    if not count:
+        return head
+    level, idx = t.tree_nodes.c.level, t.tree_nodes.c.idx
+    terms = [and_(level == bindparam(f"l{k}"), idx == bindparam(f"i{k}")) for k in range(count)]
+    nodes = select(level, idx, t.tree_nodes.c.hash).where(or_(*terms))
+    return union_all(nodes, head) if with_head else nodes
 
 
 def load_frontier(conn: Connection, size: int) -> list[merkle.Node]:

@@ -48,9 +48,7 @@ def test_allocation_judge_plans_the_fewest_victims_for_the_under_served() -> Non
     policy = PreemptionPolicy(judge=Judge.ALLOCATION, min_wait_s=0.0, min_gain_s=0.0)
     state = state_with(policy)
     for i in range(4):
-        state.submit(
-            job(4, member=1, project=1, job_id=10 + i, time_limit_s=1e4, preemptible=True)
-        )
+        state.submit(job(4, member=1, project=1, job_id=10 + i, time_limit_s=1e4, preemptible=True))
     schedule_pass(state, 0.0)
     state.submit(job(8, member=2, project=2, job_id=20, submit_s=1.0))
     plans = schedule_pass(state, 10.0).preemptions
@@ -61,9 +59,7 @@ def test_several_plans_per_pass() -> None:
     policy = PreemptionPolicy(min_wait_s=0.0, min_gain_s=0.0, plans_per_pass=2)
     state = state_with(policy, reservations=2)
     for i in range(2):
-        state.submit(
-            job(8, member=1, project=1, job_id=10 + i, time_limit_s=1e4, preemptible=True)
-        )
+        state.submit(job(8, member=1, project=1, job_id=10 + i, time_limit_s=1e4, preemptible=True))
     schedule_pass(state, 0.0)
     state.submit(job(8, member=2, project=2, job_id=20, submit_s=1.0))
     state.submit(job(8, member=3, project=3, job_id=30, submit_s=1.0))
@@ -75,3 +71,17 @@ def test_several_plans_per_pass() -> None:
 def test_plans_per_pass_must_be_positive() -> None:
     with pytest.raises(InvalidInputError):
         PreemptionPolicy(plans_per_pass=0)
+
+
+def test_attained_judge_preempts_the_most_served_jobs_of_any_member() -> None:
+    policy = PreemptionPolicy(
+        judge=Judge.ATTAINED, min_wait_s=0.0, min_gain_s=0.0, attained_threshold_accel_s=800.0
+    )
+    state = state_with(policy)
+    state.submit(job(8, member=1, project=1, job_id=10, time_limit_s=1e4, preemptible=True))
+    schedule_pass(state, 0.0)
+    state.submit(job(8, member=1, project=1, job_id=11, time_limit_s=1e4, preemptible=True))
+    schedule_pass(state, 50.0)  # job 10 has 8 x 100 = 800 at t=100, job 11 only 400
+    state.submit(job(8, member=1, project=1, job_id=12, submit_s=90.0))  # same member
+    plans = schedule_pass(state, 100.0).preemptions
+    assert [p.victims for p in plans] == [(10,)]

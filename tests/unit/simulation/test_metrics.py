@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pnyx.sched.priority import water_fill
 from pnyx.sim.metrics import (
     DAY_S,
     SegmentTable,
@@ -15,7 +16,6 @@ from pnyx.sim.metrics import (
     share_metrics,
     utilisation,
     waiting_days,
-    water_fill,
 )
 
 
