@@ -8,10 +8,12 @@ from typing import Any
 
 from pnyx.cli.common import DataOpt, JsonOpt, console, emit, open_context
 from pnyx.domain.identity import Actor, NewPrincipal, Role
-from pnyx.services import identity
+from pnyx.services import checkpoints, identity
 from pnyx.services.context import ServiceContext
 from pnyx.services.demo_allocation import run_allocation_demo
 from pnyx.services.demo_council import run_council_demo
+from pnyx.services.logsources import DbLogSource
+from pnyx.services.verify import verify_log
 from pnyx.store.replay import check_replay
 
 SYSTEM = Actor.system()
@@ -28,30 +30,32 @@ PEOPLE = [
 
 
 def demo(data: DataOpt = None, json: JsonOpt = False) -> None:
-    """Build a demo facility: members, people, the 100k-accelerator inventory; check replay."""
+    """Build a demo facility end to end: members, people, a Council vote, a call with awards,
+    the 100k-accelerator inventory; then check replay, sign a checkpoint and verify the log."""
     started = time.perf_counter()
     data_dir = data or Path(".pnyx-demo")
     ctx = open_context(data_dir, None)
     summary: dict[str, Any] = {"data_dir": str(data_dir)}
-    summary["members"] = _admit_members(ctx)
+    _admit_members(ctx)
     summary["principals"] = _create_people(ctx)
     summary["council"] = run_council_demo(ctx)
+    summary["members"] = identity.list_members(ctx, 0, 500).total
     summary["allocation"] = run_allocation_demo(ctx)
     summary.update(_load_inventory(ctx))
     report = check_replay(ctx.db)
     summary["replay_ok"] = report.ok
     summary["events"] = report.events
+    summary["ledger"] = _sign_and_verify(ctx)
     summary["wall_s"] = round(time.perf_counter() - started, 2)
     summary["serve"] = f"pnyx up --data {data_dir}"
     emit(summary, json, _render)
 
 
-def _admit_members(ctx: ServiceContext) -> int:
+def _admit_members(ctx: ServiceContext) -> None:
     existing = {m.member_id for m in identity.list_members(ctx, 0, 500).items}
     for member_id, name in MEMBERS.items():
         if member_id not in existing:
             identity.admit_member(ctx, SYSTEM, member_id, name)
-    return len(MEMBERS)
 
 
 def _create_people(ctx: ServiceContext) -> int:
@@ -62,6 +66,20 @@ def _create_people(ctx: ServiceContext) -> int:
                 ctx, SYSTEM, NewPrincipal(pid, name, frozenset(roles), member)
             )
     return len(PEOPLE)
+
+
+def _sign_and_verify(ctx: ServiceContext) -> dict[str, Any]:
+    """Sign a checkpoint of the whole demo log, then verify it as an outsider would."""
+    checkpoint, _ = checkpoints.issue_checkpoint(ctx, SYSTEM)
+    verifier = ctx.log_signer.verifier if ctx.log_signer else None
+    result = verify_log(DbLogSource(ctx.db, verifier))
+    return {
+        "checkpoint_size": checkpoint.size,
+        "root_hash": checkpoint.root_hash,
+        "verify_ok": result.ok,
+        "verify_error": result.error,
+        "replayed_views": result.replayed_views,
+    }
 
 
 def _load_inventory(ctx: ServiceContext) -> dict[str, Any]:
@@ -104,6 +122,12 @@ def _render(s: dict[str, Any]) -> None:
     )
     ok = "[green]ok[/green]" if s["replay_ok"] else "[red]DIFFERS[/red]"
     console.print(f"  ledger: {s['events']} events; replay == projections: {ok}")
+    led = s["ledger"]
+    verified = "[green]ok[/green]" if led["verify_ok"] else f"[red]{led['verify_error']}[/red]"
+    console.print(
+        f"  checkpoint signed at size {led['checkpoint_size']} (root {led['root_hash']}); "
+        f"ledger verify: {verified}"
+    )
     console.print(
         f"  done in {s['wall_s']} s. Serve it: {s['serve']}  then open http://127.0.0.1:8000/"
     )

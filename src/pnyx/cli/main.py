@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 import typer
@@ -20,7 +21,6 @@ from pnyx.cli import (
     sim,
     witness,
 )
-from pnyx.cli.common import err_console
 from pnyx.errors import PnyxError
 
 app = typer.Typer(
@@ -57,19 +57,25 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
+        _fail_line("aborted", 130)
     except click.exceptions.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except PnyxError as e:
-        err_console.print(f"error: {e}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail_line(f"error: {e}")
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        _fail_line(f"error: {e.strerror or e}{where}")
     except SQLAlchemyError as e:
         orig = getattr(e, "orig", None)
         reason = str(orig) if orig is not None else str(e)
-        err_console.print(f"error: database: {reason.splitlines()[0]}", highlight=False)
-        sys.exit(1)
+        _fail_line(f"error: database: {reason.strip().splitlines()[0]}")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail_line(message: str, code: int = 1) -> NoReturn:
+    """Write ``message`` as exactly one line on stderr and exit with ``code``."""
+    sys.stderr.write(" ".join(message.split()) + "\n")
+    sys.exit(code)
