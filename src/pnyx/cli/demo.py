@@ -30,8 +30,10 @@ PEOPLE = [
 
 
 def demo(data: DataOpt = None, json: JsonOpt = False) -> None:
-    """Build a demo facility end to end: members, people, a Council vote, a call with awards,
-    the 100k-accelerator inventory; then check replay, sign a checkpoint and verify the log."""
+    """Build a demo facility end to end, then replay, sign and verify its ledger.
+
+    Members, people, Council votes, a call with awards, the 100k-accelerator inventory.
+    """
     started = time.perf_counter()
     data_dir = data or Path(".pnyx-demo")
     ctx = open_context(data_dir, None)
