@@ -12,6 +12,7 @@ from pnyx.services.setup import build_context
 from pnyx.settings import Settings
 from pnyx.web import allocation as allocation_web
 from pnyx.web import council as council_web
+from pnyx.web import record as record_web
 from pnyx.web import routes as web
 
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         web.router,
         council_web.router,
         allocation_web.router,
+        record_web.router,
     ):
         app.include_router(router)
     web.mount_static(app)

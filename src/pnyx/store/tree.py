@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
     Connection,
+    Executable,
     Select,
     SmallInteger,
     and_,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -59,11 +62,16 @@ def _query(
     """(hashes of ``refs`` found, the log size or -1 without ``with_head``)."""
     if not refs and not with_head:
         return {}, -1
-    params = {f"l{k}": lv for k, (lv, _) in enumerate(refs)}
-    params.update({f"i{k}": ix for k, (_, ix) in enumerate(refs)})
+    if conn.dialect.name == "postgresql":
+        stmt: Executable = _PG_LOOKUP[with_head]
+        params: dict[str, Any] = {"levels": [r[0] for r in refs], "idxs": [r[1] for r in refs]}
+    else:
+        stmt = _lookup(len(refs), with_head)
+        params = {f"l{k}": lv for k, (lv, _) in enumerate(refs)}
+        params.update({f"i{k}": ix for k, (_, ix) in enumerate(refs)})
     found: dict[Ref, bytes] = {}
     current = 0 if with_head else -1
-    for lv, ix, h in conn.execute(_lookup(len(refs), with_head), params):
+    for lv, ix, h in conn.execute(stmt, params):
         if lv == _HEAD_LEVEL:
             current = int(ix)
         else:
@@ -79,6 +87,22 @@ def _require_all(wanted: Sequence[Ref], found: dict[Ref, bytes]) -> None:
 
 _CHUNK = 100
 _HEAD_LEVEL = -1  # the row of _lookup(..., with_head=True) that carries log_state's size
+
+
+# PostgreSQL: one statement text for any number of nodes (joined against two arrays), so the
+# server plans it once per connection instead of once per node count.
+_PG_NODES = (
+    "SELECT n.level, n.idx, n.hash FROM tree_nodes AS n"
+    " JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx)"
+    " ON n.level = w.level AND n.idx = w.idx"
+)
+_PG_NODES_AND_HEAD = (  # the same, plus the log_state row (level -1 = _HEAD_LEVEL)
+    "SELECT n.level, n.idx, n.hash FROM tree_nodes AS n"
+    " JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx)"
+    " ON n.level = w.level AND n.idx = w.idx"
+    " UNION ALL SELECT CAST(-1 AS smallint), size, root_hash FROM log_state WHERE id = 1"
+)
+_PG_LOOKUP = {False: text(_PG_NODES), True: text(_PG_NODES_AND_HEAD)}
 
 
 @functools.lru_cache(maxsize=2 * _CHUNK + 2)

@@ -33,6 +33,7 @@ NAV: list[NavItem] = [NavItem("/", "Overview"), NavItem("/events", "Events")]
 NAV.append(NavItem("/council", "Council"))
 NAV.append(NavItem("/calls", "Calls"))
 NAV.append(NavItem("/awards", "Awards"))
+NAV.append(NavItem("/record", "Record"))
 
 ENV = Environment(
     loader=PackageLoader("pnyx.web", "templates"), autoescape=True, undefined=StrictUndefined
