@@ -15,6 +15,7 @@ from pnyx.domain.identity import Actor
 from pnyx.ledger import merkle, note
 from pnyx.services import checkpoints, identity, witnesses
 from pnyx.services.context import ServiceContext
+from pnyx.services.ledger_dto import CheckpointView
 from pnyx.services.record_view import check_entry
 from pnyx.settings import Settings
 from pnyx.store import tables as t
@@ -29,7 +30,7 @@ def client(ctx: ServiceContext) -> Iterator[TestClient]:
         yield c
 
 
-def populate(ctx: ServiceContext) -> checkpoints.CheckpointView:
+def populate(ctx: ServiceContext) -> CheckpointView:
     for member_id, name in MEMBERS.items():
         identity.admit_member(ctx, SYSTEM, member_id, name)
     view, created = checkpoints.issue_checkpoint(ctx, SYSTEM)
