@@ -19,7 +19,7 @@ from pnyx.errors import PnyxError, VerificationError
 from pnyx.services.context import ServiceContext
 from pnyx.store import tables as t
 from pnyx.store.db import Database
-from pnyx.store.eventstore import RecordedEvent, public_event
+from pnyx.store.eventstore import RecordedEvent, entry_record, public_event
 from pnyx.store.projection import apply_event
 from pnyx.store.schema import migrate
 
@@ -86,17 +86,7 @@ def _record(index: int, data: bytes, obj: dict[str, Any]) -> RecordedEvent:
     wrong = [f for f, kind in _TYPES.items() if type(obj[f]) is not kind]
     if wrong:
         raise VerificationError(f"entry {index}: not an event entry (bad {', '.join(wrong)})")
-    return RecordedEvent(
-        seq=obj["seq"],
-        at=obj["at"],
-        actor=obj["actor"],
-        kind=obj["kind"],
-        version=obj["v"],
-        visibility=obj["visibility"],
-        body=obj["body"],
-        commitment=obj.get("commitment"),
-        entry=data,
-    )
+    return entry_record(obj, data)
 
 
 def _row(rec: RecordedEvent, leaf_hash: bytes) -> dict[str, Any]:

@@ -135,7 +135,11 @@ def log_size(conn: Connection, *, lock: bool = False) -> int:
 
 def parse_entry(entry: bytes) -> RecordedEvent:
     """Decode a stored entry (public part only)."""
-    obj = json.loads(entry)
+    return entry_record(json.loads(entry), entry)
+
+
+def entry_record(obj: dict[str, Any], entry: bytes) -> RecordedEvent:
+    """The recorded event an already decoded entry object stands for."""
     return RecordedEvent(
         seq=obj["seq"],
         at=obj["at"],
