@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from pnyx.cli.common import DataOpt, DbOpt, console
+from pnyx.errors import InvalidInputError
 from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
 from pnyx.workers import checkpointer
 from pnyx.workers import council as council_worker
@@ -24,6 +25,9 @@ def up(
     """Serve the API (/api/v1, /openapi.json), the portal (/) and the workers."""
     from pnyx.api.app import create_app
 
+    if backend is not Backend.LOCAL:
+        # Jobs and their backends arrive with the backends issue; refuse rather than pretend.
+        raise InvalidInputError(f"backend {backend.value!r} is not available yet: use local")
     settings = Settings(
         data_dir=data or Path(DEFAULT_DATA_DIR),
         db_url=db,
