@@ -5,12 +5,6 @@ The expected numbers are computed here from the YAML file itself, not by pnyx.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, sync_playwright
+from live import live_server, pnyx
+from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).parents[2]
 FACILITY = ROOT / "examples" / "facility-100k.yaml"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # From the header comment of facility-100k.yaml ("Members to admit before loading").
 MEMBERS = {"de": "Germany", "fr": "France", "it": "Italy", "es": "Spain"}
 
@@ -64,36 +57,6 @@ def add_pod(pod: dict[str, Any], per_site: dict[str, int], facility: dict[str, i
             counts[group["accelerator_type"]] = counts.get(group["accelerator_type"], 0) + n
 
 
-def pnyx(*args: str) -> None:
-    """Run the real CLI; fail with its output when it fails."""
-    cmd = [sys.executable, "-m", "pnyx.cli", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, f"{' '.join(args)} failed: {done.stdout}{done.stderr}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(
-    base: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 30.0
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:]
-            pytest.fail(f"pnyx up exited with {proc.returncode} before becoming healthy:\n{tail}")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"pnyx up was not healthy at {base}/healthz within {timeout_s} s")
-
-
 @pytest.fixture(scope="module")
 def expected() -> Expected:
     exp = expected_from_yaml(FACILITY)
@@ -109,31 +72,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, expected: Expected) -> Iter
     for member_id, name in MEMBERS.items():
         pnyx("member", "admit", member_id, "--name", name, "--data", str(data))
     pnyx("facility", "load", str(FACILITY), "--data", str(data))
-    port = free_port()
-    cmd = [sys.executable, "-m", "pnyx.cli", "up", "--data", str(data), "--port", str(port)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, log)
+    with live_server(data, log) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def count_text(n: int) -> str:

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
+from live import live_server, pnyx
 from playwright.sync_api import Browser, Page, Route
-from test_portal_browser import browser, free_port, pnyx, wait_healthy
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the shared Chromium fixture
 
 RESULT = "#browser-result"
 
@@ -30,22 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for member_id, name in {"de": "Germany", "fr": "France", "it": "Italy"}.items():
         pnyx("member", "admit", member_id, "--name", name, "--data", str(data))
     pnyx("ledger", "checkpoint", "--data", str(data))
-    port = free_port()
-    cmd = [sys.executable, "-m", "pnyx.cli", "up", "--data", str(data), "--port", str(port)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, log)
+    with live_server(data, log) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def open_entry(browser: Browser, server: str, index: int) -> Page:
