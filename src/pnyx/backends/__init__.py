@@ -1,0 +1,1 @@
+"""Where jobs really run, behind one Protocol (:mod:`pnyx.backends.base`)."""

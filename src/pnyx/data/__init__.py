@@ -1,0 +1,1 @@
+"""Datasets: ingestion into content-addressed shards, manifests, Croissant export, search."""

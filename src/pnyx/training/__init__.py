@@ -1,0 +1,1 @@
+"""The reference open-model training recipe; runs INSIDE jobs (torch, transformers)."""
