@@ -21,6 +21,7 @@ from pnyx.services.context import ServiceContext
 from pnyx.services.record import record
 from pnyx.store import allocation_repo as repo
 from pnyx.store import tables_allocation as ta
+from pnyx.store.eventstore import lock_log
 
 SCOPES = ("project", "member", "programme")
 
@@ -42,6 +43,7 @@ def record_usage(
         raise InvalidInputError("job id must be at most 200 characters")
     with ctx.db.transaction() as conn:
         awarded = {k for a in repo.award_rows(conn, project_id=project_id) for k in a["hours"]}
+        lock_log(conn)
         usage_id = f"u-{repo.count_rows(conn, ta.usage_records) + 1:08d}"
         event = acc.decide_usage(
             usage_id, project_id, accelerator_type, accel_seconds, begin, finish, job_id, awarded

@@ -22,6 +22,7 @@ from pnyx.services.record import record
 from pnyx.store import allocation_repo as repo
 from pnyx.store import identity_repo
 from pnyx.store import tables_allocation as ta
+from pnyx.store.eventstore import lock_log
 
 
 def open_call(
@@ -77,6 +78,7 @@ def submit_proposal(
                 f"project {spec.project_id} belongs to member {owner}, not {member}"
             )
         state = call_state(_call(conn, spec.call_id))
+        lock_log(conn)
         n = repo.count_rows(conn, ta.proposals, call_id=spec.call_id) + 1
         pid = f"{spec.call_id}.{n:03d}"
         event = al.decide_submit(state, spec, pid, actor.principal_id, member, ctx.clock())

@@ -33,7 +33,7 @@ from pnyx.services.council_dto import BallotView, ResolutionView, WeightTableVie
 from pnyx.services.council_read import enacted_shares, resolution_view, weight_view
 from pnyx.services.record import record
 from pnyx.store import council_repo as repo
-from pnyx.store.eventstore import log_size
+from pnyx.store.eventstore import lock_log, log_size
 
 DEFAULT_RULE = "simple-majority"
 MAX_TITLE = 200
@@ -90,6 +90,7 @@ def propose_resolution(
         _check_payload(conn, typed)
         opens = ctx.clock()
         window = dc.Window(opens, opens + timedelta(seconds=voting_s))
+        lock_log(conn)
         rid = f"res-{repo.resolution_count(conn) + 1:04d}"
         event = ce.ResolutionProposed(
             resolution_id=rid,

@@ -122,6 +122,17 @@ def append_events(
     return recorded
 
 
+def lock_log(conn: Connection) -> None:
+    """Serialise this transaction with every other appender now, before it reads counters.
+
+    A service that numbers new objects (``u-00000042``) from a count must call this first: on
+    PostgreSQL two transactions would otherwise read the same count and collide (SQLite's
+    ``BEGIN IMMEDIATE`` already serialises writers). Under READ COMMITTED each later statement
+    sees what the previous lock holder committed.
+    """
+    log_size(conn, lock=True)
+
+
 def log_size(conn: Connection, *, lock: bool = False) -> int:
     """Number of entries in the log; with ``lock``, serialise concurrent appenders (PostgreSQL)."""
     stmt = select(t.log_state.c.size).where(t.log_state.c.id == 1)
