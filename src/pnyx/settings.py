@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     checkpoint_every_events: int = 1000
     checkpoint_every_s: float = 60.0
     log_key_file: Path | None = None  # the log's signing key; default: DATA_DIR/log-key
+    # --- jobs: the dispatcher and the engines it drives (README "Where jobs run") ---
+    dispatch_every_s: float = 1.0  # seconds between two dispatcher passes
+    local_cluster: str | None = None  # inventory cluster the local backend serves (default: see
+    # pnyx.services.dispatch_order.serving_cluster)
+    local_accelerators: dict[str, int] = {"h100": 8}  # slots per type handed out on this host
+    local_state_dir: Path | None = None  # default: DATA_DIR/backends/local
+    slurm_conf: Path | None = None  # slurm.conf of the (first) Slurm cluster; else $SLURM_CONF
+    slurm_cluster: str | None = None  # its Slurm ClusterName (and inventory id when declared)
+    slurm_log_dir: Path | None = None  # where its jobs write their output (shared with nodes)
+    slurm_conf2: Path | None = None  # an optional second Slurm cluster (multi-cluster tests)
+    slurm_cluster2: str | None = None
+    slurm_log_dir2: Path | None = None
+    artifacts_dir: Path | None = None  # content-addressed artifacts; default: DATA_DIR/artifacts
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -57,12 +70,29 @@ class Settings(BaseSettings):
             raise InvalidInputError("checkpoint_every_events must be >= 1")
         if self.checkpoint_every_s <= 0:
             raise InvalidInputError("checkpoint_every_s must be > 0 (seconds)")
+        if self.dispatch_every_s <= 0:
+            raise InvalidInputError("dispatch_every_s must be > 0 (seconds)")
+        if not self.local_accelerators or min(self.local_accelerators.values()) < 1:
+            raise InvalidInputError(
+                'local_accelerators needs at least one type with >= 1 slot, e.g. {"h100": 8}'
+            )
         return self
 
     @property
     def log_key_path(self) -> Path:
         """Where the log's signing key lives: PNYX_LOG_KEY_FILE, else DATA_DIR/log-key."""
         return self.log_key_file or self.data_dir / "log-key"
+
+    @property
+    def artifacts_root(self) -> Path:
+        """Where artifacts (dataset shards, manifests, indexes) live: PNYX_ARTIFACTS_DIR, else
+        DATA_DIR/artifacts."""
+        return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def local_state_path(self) -> Path:
+        """Where the local backend keeps its jobs: PNYX_LOCAL_STATE_DIR, else under DATA_DIR."""
+        return self.local_state_dir or self.data_dir / "backends" / "local"
 
     @property
     def database_url(self) -> str:

@@ -7,11 +7,15 @@ from fastapi import FastAPI
 import pnyx
 from pnyx.api.errors import install_error_handlers
 from pnyx.api.routes import allocation, council, events, facility, health, identity, log
+from pnyx.api.routes import datasets as datasets_api
+from pnyx.api.routes import jobs as jobs_api
 from pnyx.services.context import ServiceContext
 from pnyx.services.setup import build_context
 from pnyx.settings import Settings
 from pnyx.web import allocation as allocation_web
 from pnyx.web import council as council_web
+from pnyx.web import datasets as datasets_web
+from pnyx.web import jobs as jobs_web
 from pnyx.web import record as record_web
 from pnyx.web import routes as web
 
@@ -36,9 +40,13 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         facility.router,
         council.router,
         allocation.router,
+        jobs_api.router,
+        datasets_api.router,
+        datasets_web.router,
         web.router,
         council_web.router,
         allocation_web.router,
+        jobs_web.router,
         record_web.router,
     ):
         app.include_router(router)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from pnyx.cli.common import DataOpt, JsonOpt, console, emit, open_context
 from pnyx.domain.identity import Actor, NewPrincipal, Role
@@ -12,9 +14,12 @@ from pnyx.services import checkpoints, identity
 from pnyx.services.context import ServiceContext
 from pnyx.services.demo_allocation import run_allocation_demo
 from pnyx.services.demo_council import run_council_demo
+from pnyx.services.demo_jobs import run_jobs_demo
 from pnyx.services.logsources import DbLogSource
 from pnyx.services.verify import verify_log
+from pnyx.settings import Backend, Settings
 from pnyx.store.replay import check_replay
+from pnyx.workers.backends import build_backends
 
 SYSTEM = Actor.system()
 MEMBERS = {"de": "Germany", "fr": "France", "it": "Italy", "es": "Spain", "pl": "Poland"}
@@ -29,10 +34,15 @@ PEOPLE = [
 ]
 
 
-def demo(data: DataOpt = None, json: JsonOpt = False) -> None:
+def demo(
+    data: DataOpt = None,
+    backend: Annotated[Backend, typer.Option(help="where the demo jobs run")] = Backend.LOCAL,
+    json: JsonOpt = False,
+) -> None:
     """Build a demo facility end to end, then replay, sign and verify its ledger.
 
-    Members, people, Council votes, a call with awards, the 100k-accelerator inventory.
+    Members, people, Council votes, a call with awards, the 100k-accelerator inventory, and a
+    few jobs that really run (on this host, or with --backend slurm on the Slurm cluster).
     """
     started = time.perf_counter()
     data_dir = data or Path(".pnyx-demo")
@@ -44,6 +54,8 @@ def demo(data: DataOpt = None, json: JsonOpt = False) -> None:
     summary["members"] = identity.list_members(ctx, 0, 500).total
     summary["allocation"] = run_allocation_demo(ctx)
     summary.update(_load_inventory(ctx))
+    settings = Settings(data_dir=data_dir, backend=backend)
+    summary["jobs"] = run_jobs_demo(ctx, build_backends(ctx, settings), backend.value)
     report = check_replay(ctx.db)
     summary["replay_ok"] = report.ok
     summary["events"] = report.events
@@ -122,6 +134,11 @@ def _render(s: dict[str, Any]) -> None:
         f"  allocation: call {alloc['call']}: {alloc['proposals']} proposals, "
         f"{alloc['reviews']} reviews, {len(alloc['awards'])} awards"
     )
+    runs = s["jobs"]
+    console.print(f"  jobs on {', '.join(runs['clusters'])} ({runs['backend']} backend):")
+    for j in runs["jobs"]:
+        code = "" if j["exit_code"] is None else f", exit code {j['exit_code']}"
+        console.print(f"    {j['job_id']} {j['name']}: {j['state']}{code} on {j['cluster']}")
     ok = "[green]ok[/green]" if s["replay_ok"] else "[red]DIFFERS[/red]"
     console.print(f"  ledger: {s['events']} events; replay == projections: {ok}")
     led = s["ledger"]

@@ -13,9 +13,12 @@ from pnyx.cli import (
     admin,
     allocation,
     council,
+    data,
+    data_search,  # noqa: F401  (adds the search commands to `pnyx data`)
     demo,
     facility,
     identity,
+    jobs,
     ledger,
     serve,
     sim,
@@ -48,6 +51,8 @@ app.add_typer(allocation.review_app, name="review")
 app.add_typer(allocation.award_app, name="award")
 app.add_typer(allocation.usage_app, name="usage")
 app.add_typer(allocation.statement_app, name="statement")
+app.add_typer(jobs.app, name="job")
+app.add_typer(data.app, name="data")  # with the search commands of data_search
 app.command("up")(serve.up)
 app.command("demo")(demo.demo)
 

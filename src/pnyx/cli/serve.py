@@ -9,10 +9,10 @@ import typer
 import uvicorn
 
 from pnyx.cli.common import DataOpt, DbOpt, console
-from pnyx.errors import InvalidInputError
 from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
-from pnyx.workers import checkpointer
+from pnyx.workers import checkpointer, dispatcher
 from pnyx.workers import council as council_worker
+from pnyx.workers.backends import build_backends
 
 
 def up(
@@ -25,9 +25,6 @@ def up(
     """Serve the API (/api/v1, /openapi.json), the portal (/) and the workers."""
     from pnyx.api.app import create_app
 
-    if backend is not Backend.LOCAL:
-        # Jobs and their backends arrive with the backends issue; refuse rather than pretend.
-        raise InvalidInputError(f"backend {backend.value!r} is not available yet: use local")
     settings = Settings(
         data_dir=data or Path(DEFAULT_DATA_DIR),
         db_url=db,
@@ -36,13 +33,22 @@ def up(
         backend=backend,
     )
     app = create_app(settings)
+    backends = build_backends(app.state.ctx, settings)
     thread, stop = checkpointer.start(app.state.ctx, settings.checkpoint_every_s)
     council_thread, council_stop = council_worker.start(app.state.ctx)
-    console.print(f"pnyx serving on http://{host}:{port}/ (API docs at /docs)")
+    dispatch_thread, dispatch_stop = dispatcher.start(
+        app.state.ctx, backends, settings.dispatch_every_s
+    )
+    clusters = ", ".join(f"{name} ({backend.value})" for name in backends)
+    console.print(
+        f"pnyx serving on http://{host}:{port}/ (API docs at /docs); jobs run on {clusters}"
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
         council_stop.set()
+        dispatch_stop.set()
         thread.join(timeout=10)
         council_thread.join(timeout=10)
+        dispatch_thread.join(timeout=10)

@@ -12,8 +12,12 @@ from pnyx.store import (
     tables,  # noqa: F401  (more table modules are imported here as they come)
     tables_allocation,  # noqa: F401
     tables_council,  # noqa: F401
+    tables_datasets,  # noqa: F401
     tables_inventory,  # noqa: F401
+    tables_jobs,  # noqa: F401
     tables_ledger,  # noqa: F401
+    tables_models,  # noqa: F401
+    tables_search,  # noqa: F401
 )
 from pnyx.store.db import Database
 

@@ -33,6 +33,8 @@ NAV: list[NavItem] = [NavItem("/", "Overview"), NavItem("/events", "Events")]
 NAV.append(NavItem("/council", "Council"))
 NAV.append(NavItem("/calls", "Calls"))
 NAV.append(NavItem("/awards", "Awards"))
+NAV.append(NavItem("/datasets", "Datasets"))
+NAV.append(NavItem("/jobs", "Jobs"))
 NAV.append(NavItem("/record", "Record"))
 
 ENV = Environment(

@@ -1,0 +1,239 @@
+"""pnyx data: datasets with provenance (add, list, show, verify, remove, croissant, corpus).
+
+Local commands act on the store directly as the facility's administrator (or ``--as`` a
+principal); shards live in the artifact store (``<data dir>/artifacts``, or
+``PNYX_ARTIFACTS_DIR``). Search commands (index, count, locate, prove) are added to this same
+``app`` by :mod:`pnyx.cli.data_search`.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from pnyx.cli.common import (
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    console,
+    emit,
+    open_context,
+)
+from pnyx.cli.remote import Remote
+from pnyx.data.artifacts import ArtifactStore
+from pnyx.data.corpora import make_corpus
+from pnyx.data.ingest import SHARD_LIMIT_BYTES
+from pnyx.domain.datasets import parse_ref
+from pnyx.domain.identity import Actor, Role
+from pnyx.services import datasets, identity
+from pnyx.services.context import ServiceContext
+from pnyx.services.datasets_dto import DatasetVersionView
+from pnyx.settings import DEFAULT_DATA_DIR, Settings
+
+app = typer.Typer(
+    help="Datasets: versions of content-addressed shards with provenance.", no_args_is_help=True
+)
+
+AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal")]
+
+
+def artifact_store(data: Path | None) -> ArtifactStore:
+    """The artifact store of the addressed data directory (PNYX_ARTIFACTS_DIR overrides)."""
+    return ArtifactStore(Settings(data_dir=data or DEFAULT_DATA_DIR).artifacts_root)
+
+
+def _actor(ctx: ServiceContext, principal_id: str | None) -> Actor:
+    if principal_id is None:
+        return Actor.system()
+    p = identity.get_principal(ctx, principal_id)
+    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
+
+
+def _summary(v: DatasetVersionView) -> None:
+    tokens = ", ".join(f"{k}={n}" for k, n in v.tokens.items()) or "-"
+    console.print(
+        f"{v.ref}: {v.modality}, {v.records} records, {v.bytes} bytes in {len(v.shards)} "
+        f"shards, licence {v.license}, tokens {tokens}\n  source: {v.source}\n"
+        f"  manifest sha256 {v.manifest_sha256} (ledger entry {v.ledger_seq})",
+        highlight=False,
+    )
+
+
+@app.command("add")
+def add(
+    name: str,
+    path: Path,
+    modality: Annotated[str, typer.Option(help="text|code|image|audio|video")],
+    license: Annotated[str, typer.Option("--license", help="SPDX licence id or expression")],
+    source: Annotated[str, typer.Option(help="where the data comes from (URL or text)")],
+    shard_mib: Annotated[int, typer.Option(help="shard size limit in MiB")] = SHARD_LIMIT_BYTES
+    >> 20,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Ingest the files under PATH as the next version of dataset NAME."""
+    ctx = open_context(data, db)
+    view = datasets.add_version(
+        ctx, _actor(ctx, as_), artifact_store(data), name, path, modality, license, source,
+        shard_mib << 20,
+    )  # fmt: skip
+    emit(view, json, _summary)
+
+
+@app.command("list")
+def list_(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """List datasets with their newest version."""
+    if url is not None:
+        emit(Remote(url, token).get("/api/v1/datasets"), True)
+        return
+    items = datasets.list_datasets(open_context(data, db))
+
+    def render(xs: list[Any]) -> None:
+        table = Table("dataset", "modality", "latest", "licence", "records", "bytes")
+        for x in xs:
+            table.add_row(x.dataset, x.modality, str(x.latest_version), x.license,
+                          str(x.records), str(x.bytes))  # fmt: skip
+        console.print(table)
+
+    emit(items, json, render)
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Show a dataset version: manifest, shards, licence, removals."""
+    name, version = parse_ref(ref)
+    if url is not None:
+        path = f"/api/v1/datasets/{name}" + (f"/{version}" if version else "/latest")
+        emit(Remote(url, token).get(path), True)
+        return
+    view = datasets.get_version(open_context(data, db), name, version)
+
+    def render(v: DatasetVersionView) -> None:
+        _summary(v)
+        for s in v.shards:
+            flag = f"  [red]{s.problem}[/red]" if s.problem else ""
+            console.print(f"  shard {s.position}: {s.sha256} {s.format} {s.records} records "
+                          f"{s.bytes} bytes{flag}")  # fmt: skip
+        for r in v.removals:
+            console.print(f"  removed in v{r.to_version}: {r.record_sha256} ({r.reason})")
+
+    emit(view, json, render)
+
+
+@app.command("verify")
+def verify(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Re-hash every shard of a version; bad shards are reported (and recorded); exit 1 if any."""
+    name, version = parse_ref(ref)
+    ctx = open_context(data, db)
+    report = datasets.verify_version(ctx, Actor.system(), artifact_store(data), name, version)
+
+    def render(r: Any) -> None:
+        for c in r.shards:
+            state = "ok" if c.ok else f"[red]BAD[/red] {c.problem}"
+            console.print(f"shard {c.position} {c.sha256}: {state}", highlight=False)
+        console.print(f"manifest: {'ok' if r.manifest_ok else '[red]BAD[/red]'}")
+        console.print(f"{name}@{r.version}: {'ok' if r.ok else 'FAILED'}")
+
+    emit(report, json, render)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("remove")
+def remove(
+    name: str,
+    reason: Annotated[str, typer.Option(help="why (kept on the ledger with the hashes)")],
+    record_hash: Annotated[
+        list[str] | None, typer.Option("--record-hash", help="SHA-256 of a record; repeat")
+    ] = None,
+    source_url: Annotated[
+        list[str] | None,
+        typer.Option("--source-url", help="record source (ending in / for a prefix); repeat"),
+    ] = None,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Opt-out: make a new version without the matching records; list the affected runs."""
+    ctx = open_context(data, db)
+    result = datasets.remove_records(
+        ctx, _actor(ctx, as_), artifact_store(data), name, record_hash or [], source_url or [],
+        reason,
+    )  # fmt: skip
+
+    def render(r: Any) -> None:
+        console.print(
+            f"{r.dataset}@{r.to_version} made from v{r.from_version} without "
+            f"{len(r.removed)} record(s); affected runs: {', '.join(r.affected_runs) or 'none'}",
+            highlight=False,
+        )
+
+    emit(result, json, render)
+
+
+@app.command("croissant")
+def croissant(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+    base_url: Annotated[str, typer.Option(help="public base URL for shard links")] = "",
+    out: Annotated[Path | None, typer.Option(help="write to this file")] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Print (or --out) the Croissant 1.0 JSON-LD description of a version."""
+    name, version = parse_ref(ref)
+    if url is not None:
+        path = f"/api/v1/datasets/{name}/{version or 'latest'}/croissant"
+        doc = Remote(url, token).get(path)
+    else:
+        doc = datasets.croissant(open_context(data, db), name, version, base_url)
+    text = jsonlib.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command("corpus")
+def corpus(
+    modality: str,
+    dest: Path,
+    json: JsonOpt = False,
+) -> None:
+    """Make a small demo corpus of open data found on this machine (no download) in DEST."""
+    c = make_corpus(modality, dest)
+    info = {"name": c.name, "path": str(c.path), "modality": c.modality,
+            "license": c.license, "source": c.source}  # fmt: skip
+    emit(
+        info,
+        json,
+        lambda i: console.print(
+            f"{i['path']}: {i['modality']} corpus, licence {i['license']}\n  source: "
+            f"{i['source']}\n  pnyx data add {i['name']} {i['path']} --modality "
+            f"{i['modality']} --license {i['license']} --source '{i['source']}'",
+            highlight=False,
+        ),
+    )

@@ -1,0 +1,259 @@
+"""pnyx job submit / show / list / cancel / logs.
+
+Local commands (``--data`` / ``--db``) act as the facility's administrator (an operator), or
+with ``--as PRINCIPAL`` as that principal; with ``--url`` they call a running server with
+``--token``. A job's command follows ``--``::
+
+    pnyx job submit --project alpha --award c1.001 --types h100,a100 --nodes 2 \\
+        --gpus-per-node 8 --time 4h --containment CL-1 -- python -m train --steps 1000
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from pnyx.cli.common import (
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    console,
+    emit,
+    open_context,
+)
+from pnyx.cli.remote import Remote
+from pnyx.domain.identity import Actor, Role
+from pnyx.domain.jobs import parse_duration
+from pnyx.errors import InvalidInputError
+from pnyx.services import identity
+from pnyx.services import jobs as svc
+from pnyx.services.context import ServiceContext
+from pnyx.services.jobs_dto import JobLogView, JobRequest, JobView
+
+API = "/api/v1/jobs"
+app = typer.Typer(help="Jobs: submit, follow, cancel; read their logs.", no_args_is_help=True)
+
+AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal (local store)")]
+
+
+def _actor(ctx: ServiceContext, principal_id: str | None) -> Actor:
+    if principal_id is None:
+        return Actor.system()
+    p = identity.get_principal(ctx, principal_id)
+    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
+
+
+def parse_env(values: list[str]) -> dict[str, str]:
+    """["K=V", ...] -> {"K": "V"} (a value may contain '=')."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"--env: expected NAME=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def build_request(spec_file: Path | None, overrides: dict[str, Any]) -> JobRequest:
+    """A job request from ``--spec FILE.json`` (if any) with the given options on top."""
+    fields: dict[str, Any] = {}
+    if spec_file is not None:
+        try:
+            loaded = jsonlib.loads(spec_file.read_text())
+        except jsonlib.JSONDecodeError as e:
+            raise InvalidInputError(f"{spec_file}: not JSON: {e}") from None
+        if not isinstance(loaded, dict):
+            raise InvalidInputError(f"{spec_file}: a job spec is a JSON object")
+        fields.update(loaded)
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return JobRequest.model_validate(fields)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise InvalidInputError(f"{where}: {first['msg']}") from None
+
+
+@app.command(
+    "submit", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": False}
+)
+def submit(
+    command: Annotated[
+        list[str] | None, typer.Argument(help="the program and its arguments")
+    ] = None,
+    project: Annotated[str | None, typer.Option(help="project id")] = None,
+    award: Annotated[str | None, typer.Option(help="award id the job is charged to")] = None,
+    types: Annotated[str | None, typer.Option(help="acceptable types, e.g. h100,a100")] = None,
+    nodes: Annotated[int | None, typer.Option(help="nodes in the gang")] = None,
+    gpus_per_node: Annotated[int | None, typer.Option(help="accelerators per node")] = None,
+    time: Annotated[str | None, typer.Option(help="time limit: 90s, 30m, 4h, 1d, HH:MM:SS")] = None,
+    containment: Annotated[str | None, typer.Option(help="CL-1 .. CL-4")] = None,
+    preemptible: Annotated[bool | None, typer.Option("--preemptible/--not-preemptible")] = None,
+    checkpoint_signal: Annotated[str | None, typer.Option(help="e.g. USR1")] = None,
+    grace: Annotated[str | None, typer.Option(help="signal this long before the limit")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(help="name@version; repeat")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="NAME=VALUE; repeat")] = None,
+    name: Annotated[str | None, typer.Option(help="a name for people")] = None,
+    workdir: Annotated[str | None, typer.Option(help="working directory")] = None,
+    spec: Annotated[Path | None, typer.Option(help="JSON job spec; options override it")] = None,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Submit a job; its command follows `--`."""
+    overrides: dict[str, Any] = {
+        "project_id": project,
+        "award_id": award,
+        "accelerator_types": [t.strip() for t in types.split(",") if t.strip()] if types else None,
+        "nodes": nodes,
+        "accelerators_per_node": gpus_per_node,
+        "time_limit_s": parse_duration(time, "--time") if time else None,
+        "containment": containment,
+        "preemptible": preemptible,
+        "checkpoint_signal": checkpoint_signal,
+        "grace_s": parse_duration(grace, "--grace") if grace else None,
+        "datasets": dataset or None,
+        "env": parse_env(env) if env else None,
+        "name": name,
+        "workdir": workdir,
+        "command": command or None,
+    }
+    request = build_request(spec, overrides)
+    if url:
+        view = JobView.model_validate(Remote(url, token).post(API, request.model_dump()))
+    else:
+        ctx = open_context(data, db)
+        view = svc.submit_job(ctx, _actor(ctx, as_), request)
+    emit(view, json, lambda v: console.print(f"submitted {v.job_id} ({v.state})"))
+
+
+@app.command("show")
+def show(
+    job_id: str,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """One job: its spec, state, placement, exit code and history."""
+    if url:
+        view = JobView.model_validate(Remote(url, token).get(f"{API}/{job_id}"))
+    else:
+        ctx = open_context(data, db)
+        view = svc.visible_to(svc.get_job(ctx, job_id), _actor(ctx, as_))
+    emit(view, json, _render_job)
+
+
+@app.command("list")
+def list_(
+    state: Annotated[list[str] | None, typer.Option(help="only jobs in this state; repeat")] = None,
+    cluster: Annotated[str | None, typer.Option(help="only jobs placed on this cluster")] = None,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Jobs in submission order."""
+    if url:
+        params: dict[str, Any] = {"state": state} if state else {}
+        if cluster:
+            params["cluster"] = cluster
+        raw = Remote(url, token).get(API, **params)
+        views = [JobView.model_validate(v) for v in raw]
+    else:
+        ctx = open_context(data, db)
+        actor = _actor(ctx, as_)
+        views = [svc.visible_to(v, actor) for v in svc.list_jobs(ctx, state, cluster)]
+    emit(views, json, _render_list)
+
+
+@app.command("cancel")
+def cancel(
+    job_id: str,
+    reason: Annotated[str, typer.Option(help="why")],
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Cancel a job (at once when queued; through its engine when it holds the job)."""
+    if url:
+        view = JobView.model_validate(
+            Remote(url, token).post(f"{API}/{job_id}/cancel", {"reason": reason})
+        )
+    else:
+        ctx = open_context(data, db)
+        actor = _actor(ctx, as_)
+        view = svc.visible_to(svc.cancel_job(ctx, actor, job_id, reason), actor)
+    emit(
+        view,
+        json,
+        lambda v: console.print(
+            f"{v.job_id}: {'cancel requested' if v.cancel_requested else v.state}"
+        ),
+    )
+
+
+@app.command("logs")
+def logs(
+    job_id: str,
+    as_: AsOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """The kept tail (64 KiB) of a job's log (its submitter and operators)."""
+    if url:
+        view = JobLogView.model_validate(Remote(url, token).get(f"{API}/{job_id}/logs"))
+    else:
+        ctx = open_context(data, db)
+        view = svc.get_job_log(ctx, _actor(ctx, as_), job_id)
+    emit(view, json, lambda v: typer.echo(v.text, nl=False))
+
+
+def _render_job(v: JobView) -> None:
+    gang = f"{v.nodes} x {v.accelerators_per_node} {'/'.join(v.accelerator_types)}"
+    console.print(f"[bold]{v.job_id}[/bold] {v.name or ''}  {v.state}: {v.state_reason}")
+    console.print(f"  project {v.project_id}, award {v.award_id}, submitted by {v.submitter}")
+    console.print(f"  gang {gang}, time limit {v.time_limit_s} s, {v.containment}")
+    console.print(f"  command: {' '.join(v.command)}", highlight=False)
+    if v.cluster:
+        console.print(f"  placed on {v.cluster} ({v.accelerator_type}) {v.backend_job_id or ''}")
+    if v.exit_code is not None:
+        console.print(f"  exit code {v.exit_code}")
+    for h in v.history:
+        console.print(f"  {h.at}  {h.state:<10} {h.reason}", highlight=False)
+
+
+def _render_list(views: list[JobView]) -> None:
+    table = Table("job", "name", "project", "state", "cluster", "type", "gang", "exit")
+    for v in views:
+        table.add_row(
+            v.job_id,
+            v.name or "",
+            v.project_id,
+            v.state,
+            v.cluster or "",
+            v.accelerator_type or "",
+            f"{v.nodes}x{v.accelerators_per_node}",
+            "" if v.exit_code is None else str(v.exit_code),
+        )
+    console.print(table)

@@ -1,0 +1,97 @@
+"""pnyx run list / show / register."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pnyx.cli.common import (
+    DataOpt,
+    DbOpt,
+    JsonOpt,
+    TokenOpt,
+    UrlOpt,
+    console,
+    emit,
+    open_context,
+)
+from pnyx.cli.remote import Remote
+from pnyx.domain.identity import Actor
+from pnyx.services import models, runs
+from pnyx.services.models_dto import RunView
+from pnyx.settings import DEFAULT_DATA_DIR
+
+app = typer.Typer(help="Training runs: provenance and metrics.")
+
+
+def _table(items: list[RunView]) -> None:
+    table = Table("run", "job", "datasets", "steps", "last loss", "registered")
+    for r in items:
+        sets = ", ".join(f"{d.dataset}@{d.version}" for d in r.datasets)
+        table.add_row(
+            r.run_id, str(r.job_id), sets, str(r.steps), str(r.last_loss), r.registered_at
+        )
+    console.print(table)
+
+
+def _show(r: RunView) -> None:
+    console.print(f"[bold]{r.run_id}[/bold] job {r.job_id}, {r.steps} steps, {r.hardware}")
+    console.print(f"  run manifest sha256:{r.manifest_sha256}")
+    console.print(f"  order file   sha256:{r.order_sha256}")
+    for d in r.datasets:
+        console.print(f"  dataset {d.dataset}@{d.version} manifest sha256:{d.manifest_sha256}")
+    console.print(f"  award {r.award_id}, resolution {r.resolution_id}, models: {r.models}")
+    console.print(f"  last loss {r.last_loss} at step {r.last_step}")
+
+
+@app.command("list")
+def list_(
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """List registered training runs, newest first."""
+    if url is not None:
+        emit(Remote(url, token).get("/api/v1/runs"), True)
+        return
+    emit(runs.list_runs(open_context(data, db)), json, _table)
+
+
+@app.command("show")
+def show(
+    run_id: str,
+    metrics: Annotated[bool, typer.Option(help="include every metric point")] = False,
+    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Show a run: provenance, links, models; with --metrics its loss curve."""
+    if url is not None:
+        remote = Remote(url, token)
+        view = remote.get(f"/api/v1/runs/{run_id}")
+        if metrics:
+            view["metrics"] = remote.get(f"/api/v1/runs/{run_id}/metrics")
+        emit(view, True)
+        return
+    ctx = open_context(data, db)
+    run = runs.get_run(ctx, run_id)
+    if metrics:
+        points = [p.model_dump() for p in runs.run_metrics(ctx, run_id)]
+        emit({**run.model_dump(), "metrics": points}, True)
+        return
+    emit(run, json, _show)
+
+
+@app.command("register")
+def register(
+    out_dir: Annotated[Path, typer.Argument(help="the training run's output directory")],
+    job: Annotated[str | None, typer.Option(help="the job that ran it")] = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Register a training run from its output (run manifest, order file, metrics)."""
+    store = models.artifact_store(data or DEFAULT_DATA_DIR)
+    view = runs.register_run_dir(open_context(data, db), Actor.system(), store, out_dir, job)
+    emit(view, json, lambda v: console.print(f"registered run {v.run_id} ({v.steps} steps)"))

@@ -1,0 +1,118 @@
+"""Scoring a causal language model: log-likelihoods of continuations and of whole texts.
+
+Multiple choice follows lm-eval's approach: each choice is a continuation of the context; the
+model picks the choice with the highest summed log-likelihood (``acc``) or the highest
+log-likelihood per byte of the choice (``acc_norm``). Perplexity is exp of the mean negative
+log-likelihood per predicted token over the held-out texts, each cut to ``seq_len`` tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+
+@dataclass(frozen=True)
+class MCItem:
+    """A multiple-choice item: the context, its choices (continuations) and the answer's index."""
+
+    context: str
+    choices: tuple[str, ...]
+    answer: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.answer < len(self.choices) or len(self.choices) < 2:
+            raise ValueError(f"item {self.context!r}: answer {self.answer} out of range")
+
+
+def shuffled(item: MCItem) -> MCItem:
+    """The item with its choices in a fixed pseudo-random order (by the context's hash), so an
+    untrained model that scores all choices alike is not credited with the first position."""
+    seed = int.from_bytes(hashlib.sha256(item.context.encode()).digest()[:8], "big")
+    order = sorted(range(len(item.choices)), key=lambda i: (seed >> (i * 8)) % 251 * 8 + i)
+    return MCItem(item.context, tuple(item.choices[i] for i in order), order.index(item.answer))
+
+
+def sequence_logprobs(model: Any, ids: list[list[int]], starts: list[int]) -> list[float]:
+    """For each token list, the summed log-probability of its tokens from ``starts[i]`` on."""
+    width = max(len(x) for x in ids)
+    batch = torch.zeros((len(ids), width), dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        batch[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    with torch.no_grad():
+        logits = model(input_ids=batch, attention_mask=mask).logits.float()
+    logp = torch.log_softmax(logits[:, :-1], dim=-1)
+    target = logp.gather(2, batch[:, 1:].unsqueeze(-1)).squeeze(-1)
+    out = []
+    for i, row in enumerate(ids):
+        out.append(float(target[i, starts[i] - 1 : len(row) - 1].sum()))
+    return out
+
+
+def score_multiple_choice(
+    model: Any, tokenizer: Tokenizer, items: Sequence[MCItem], bos_id: int | None
+) -> dict[str, Any]:
+    """acc and acc_norm of ``model`` on ``items`` (and per-item choices, for the report)."""
+    correct = correct_norm = 0
+    rows = []
+    for raw in items:
+        item = shuffled(raw)
+        prefix = ([bos_id] if bos_id is not None else []) + tokenizer.encode(
+            item.context, add_special_tokens=False
+        ).ids
+        ids = [prefix + tokenizer.encode(c, add_special_tokens=False).ids for c in item.choices]
+        scores = sequence_logprobs(model, ids, [len(prefix)] * len(ids))
+        norm = [s / max(1, len(c.encode())) for s, c in zip(scores, item.choices, strict=True)]
+        pick, pick_norm = _argmax(scores), _argmax(norm)
+        correct += pick == item.answer
+        correct_norm += pick_norm == item.answer
+        rows.append({"context": item.context, "answer": item.answer, "pick": pick})
+    n = len(items)
+    return {
+        "acc": round(correct / n, 4),
+        "acc_norm": round(correct_norm / n, 4),
+        "n": n,
+        "chance": round(sum(1 / len(i.choices) for i in items) / n, 4),
+        "items": rows,
+    }
+
+
+def perplexity(
+    model: Any, tokenizer: Tokenizer, texts: Sequence[str], seq_len: int, bos_id: int | None
+) -> dict[str, Any]:
+    """Token-weighted perplexity of ``model`` over ``texts`` (each cut to ``seq_len`` tokens)."""
+    nll = 0.0
+    tokens = 0
+    for text in texts:
+        ids = _encode(tokenizer, text)[: seq_len - (bos_id is not None)]
+        if bos_id is not None:
+            ids = [bos_id, *ids]
+        if len(ids) < 2:
+            continue
+        nll -= sequence_logprobs(model, [ids], [1])[0]
+        tokens += len(ids) - 1
+    if tokens == 0:
+        raise ValueError("no held-out text long enough to score")
+    mean = nll / tokens
+    return {
+        "perplexity": round(math.exp(mean), 4),
+        "nll_per_token": round(mean, 6),
+        "tokens": tokens,
+        "documents": len(texts),
+    }
+
+
+def _argmax(values: Sequence[float]) -> int:
+    return max(range(len(values)), key=lambda i: (values[i], -i))
+
+
+def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
+    return list(tokenizer.encode(text, add_special_tokens=False).ids)

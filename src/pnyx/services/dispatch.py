@@ -1,0 +1,592 @@
+"""The dispatcher: one pass that keeps the record and the engines in step.
+
+:func:`dispatch_once` does, in this order:
+
+1. **Place.** Queued jobs, highest fair-share priority first
+   (:func:`pnyx.services.dispatch_order.order_queued`), are brokered over the clusters whose
+   engines answer (:func:`pnyx.domain.broker.choose_cluster`) and placed with the broker's
+   reason on the record (:func:`pnyx.services.jobs.place_job`). A job no cluster can take now
+   stays queued; the report says why.
+2. **Drive each engine** (skipped while it is backing off): cancel what was asked to be
+   cancelled, submit placed jobs (idempotent on the job's *run key*, so a resubmission after a
+   crash finds the run it started) and record ``starting`` with the engine's id, then ask the
+   engine for the state of all its jobs in **one** status query, and move each job along:
+   running, completing, succeeded / failed / cancelled with the engine's reason. Ended runs are
+   charged to the job's project (:func:`pnyx.services.accounting.record_usage`) exactly once
+   per run, and the tail of their log is kept.
+3. **Faults.** A node failure or a preemption puts the job back in the queue (``requeued`` >
+   ``queued``, at most ``max_requeues`` times) under a new run key; an engine's own requeue is
+   followed (``requeued``, then ``placed`` again when the engine restarts it); a job the engine
+   lost is ``failed`` with a reason. :class:`BackendUnavailableError` leaves every job as it is
+   and backs that engine off exponentially; nothing is lost, submissions stay queued.
+
+Nothing here needs memory of earlier passes to be correct: after a restart the next pass
+re-queries every job an engine holds and resubmits placed ones idempotently
+(:class:`DispatchState` only holds backoff timers and caches).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pnyx.backends.base import (
+    Backend,
+    BackendError,
+    BackendState,
+    BackendUnavailableError,
+    JobSpec,
+    JobStatus,
+    UsageRecord,
+)
+from pnyx.domain.broker import BrokerChoice, BrokerConfig, JobNeeds, charge, choose_cluster
+from pnyx.domain.containment import parse_containment
+from pnyx.domain.identity import Actor
+from pnyx.domain.jobs import ACTIVE, JobState, lost_reason
+from pnyx.errors import NotFoundError, PnyxError
+from pnyx.sched.priority import PriorityWeights
+from pnyx.services import accounting, inventory, jobs
+from pnyx.services.context import ServiceContext, format_time
+from pnyx.services.dispatch_order import build_offer, order_queued, unavailable_offer
+from pnyx.services.inventory_dto import ClusterSummary
+from pnyx.store import dispatch_repo, jobs_repo
+
+log = logging.getLogger(__name__)
+S = JobState
+ACTIVE_STATES = frozenset(s.value for s in ACTIVE)
+WATCHED = frozenset({S.STARTING, S.RUNNING, S.COMPLETING, S.REQUEUED})
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """How the dispatcher brokers, ranks, retries and requeues."""
+
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    weights: PriorityWeights = field(default_factory=PriorityWeights)
+    half_life_days: float = 7.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 300.0
+    max_requeues: int = 3
+    accounting_wait_passes: int = 5  # passes to wait for a finished run's accounting record
+    log_tail_bytes: int = 65_536
+
+
+@dataclass
+class Backoff:
+    """An engine that failed: how often in a row, when to try again, the last error."""
+
+    failures: int = 0
+    retry_at: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class DispatchState:
+    """What the dispatcher keeps between passes: backoff timers and caches only."""
+
+    backoff: dict[str, Backoff] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)  # job id -> requeues by pnyx
+    cancels_sent: set[str] = field(default_factory=set)
+    accounting_waits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did."""
+
+    placed: list[str] = field(default_factory=list)
+    submitted: list[str] = field(default_factory=list)
+    transitions: int = 0
+    ended: dict[str, str] = field(default_factory=dict)  # job -> final state
+    requeued: list[str] = field(default_factory=list)
+    usage_records: int = 0
+    waiting: dict[str, str] = field(default_factory=dict)  # job -> why it stays queued
+    unavailable: dict[str, str] = field(default_factory=dict)  # cluster -> error
+    status_calls: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON values."""
+        return asdict(self)
+
+
+def run_key(job_id: str, run: int) -> str:
+    """The engine's idempotency key of a job's run: the job id, then ``ID.rN`` after the Nth
+    requeue by pnyx (each run is a new engine job)."""
+    return job_id if run == 0 else f"{job_id}.r{run}"
+
+
+def dispatch_once(
+    ctx: ServiceContext,
+    actor: Actor,
+    backends: Mapping[str, Backend],
+    state: DispatchState | None = None,
+    config: DispatchConfig | None = None,
+    dataset_sites: Mapping[str, frozenset[str]] | None = None,
+) -> DispatchReport:
+    """One pass over every active job (see the module docstring); never raises for one job's
+    or one engine's trouble, which go to the report."""
+    state = state if state is not None else DispatchState()
+    config = config or DispatchConfig()
+    pass_ = _Pass(ctx, actor, state, config, DispatchReport())
+    with ctx.db.read() as conn:
+        rows = jobs_repo.job_rows(conn, ACTIVE_STATES)
+    pass_.load_runs(rows)
+    ready = {n: b for n, b in backends.items() if pass_.ready(n)}
+    queued = [r for r in rows if r["state"] == S.QUEUED and not r["cancel_requested"]]
+    if queued:
+        pass_.place(ready, rows, queued, dataset_sites or {})
+    for name, backend in ready.items():
+        mine = [r for r in rows if r["cluster"] == name and S(r["state"]).on_backend]
+        if not mine:
+            continue
+        try:
+            pass_.drive(name, backend, mine)
+            state.backoff.pop(name, None)
+        except BackendUnavailableError as e:
+            pass_.back_off(name, e)
+    return pass_.report
+
+
+class _Pass:
+    """The working state of one :func:`dispatch_once` call."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        actor: Actor,
+        state: DispatchState,
+        config: DispatchConfig,
+        report: DispatchReport,
+    ) -> None:
+        self.ctx, self.actor, self.state, self.config, self.report = (
+            ctx,
+            actor,
+            state,
+            config,
+            report,
+        )
+        self.now = ctx.clock()
+        self._declared: dict[str, ClusterSummary | None] = {}
+
+    # --- engines' health -------------------------------------------------------------------
+
+    def ready(self, name: str) -> bool:
+        """False while ``name`` is backing off (noted in the report)."""
+        off = self.state.backoff.get(name)
+        if off is not None and self.now.timestamp() < off.retry_at:
+            self.report.unavailable[name] = f"{off.error} (retry at {_iso(off.retry_at)})"
+            return False
+        return True
+
+    def back_off(self, name: str, error: Exception) -> None:
+        """Double the wait before the next try of engine ``name`` (up to the maximum)."""
+        off = self.state.backoff.setdefault(name, Backoff())
+        off.failures += 1
+        delay = min(
+            self.config.backoff_max_s, self.config.backoff_initial_s * 2 ** (off.failures - 1)
+        )
+        off.retry_at = self.now.timestamp() + delay
+        off.error = str(error)
+        self.report.unavailable[name] = f"{error} (retry in {delay:g} s)"
+        log.warning("backend %s unavailable (%s); retry in %g s", name, error, delay)
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def load_runs(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Learn each job's run index from its history (requeued then queued = one requeue)."""
+        missing = [r["job_id"] for r in rows if r["job_id"] not in self.state.runs]
+        if not missing:
+            return
+        with self.ctx.db.read() as conn:
+            history = jobs_repo.history_rows(conn, missing)
+        for job_id in missing:
+            states = [h["state"] for h in history.get(job_id, [])]
+            self.state.runs[job_id] = sum(
+                1 for a, b in itertools.pairwise(states) if (a, b) == ("requeued", "queued")
+            )
+
+    def key(self, row: dict[str, Any]) -> str:
+        return run_key(row["job_id"], self.state.runs.get(row["job_id"], 0))
+
+    # --- placement ---------------------------------------------------------------------------
+
+    def place(
+        self,
+        ready: dict[str, Backend],
+        rows: Sequence[dict[str, Any]],
+        queued: Sequence[dict[str, Any]],
+        sites: Mapping[str, frozenset[str]],
+    ) -> None:
+        """Broker and place ``queued`` jobs in priority order over the answering engines."""
+        offers = {}
+        for name, backend in list(ready.items()):
+            active = [r for r in rows if r["cluster"] == name]
+            try:
+                nodes = backend.nodes()
+            except BackendUnavailableError as e:
+                self.back_off(name, e)
+                del ready[name]
+                offers[name] = unavailable_offer(name, str(e))
+                continue
+            self.state.backoff.pop(name, None)
+            offers[name] = build_offer(name, self.declared(name), nodes, active)
+        cfg = self.config
+        ordered = order_queued(self.ctx, queued, self.now, cfg.weights, cfg.half_life_days)
+        for row in ordered:
+            needs = _needs(row)
+            result = choose_cluster(
+                needs, list(offers.values()), self.now.date(), sites, cfg.broker
+            )
+            if not isinstance(result, BrokerChoice):
+                self.report.waiting[row["job_id"]] = result.reason
+                continue
+            if self._place_one(row, result):
+                offers[result.cluster_id] = charge(
+                    offers[result.cluster_id], result, needs.accelerators
+                )
+
+    def _place_one(self, row: dict[str, Any], choice: BrokerChoice) -> bool:
+        try:
+            jobs.place_job(
+                self.ctx,
+                self.actor,
+                row["job_id"],
+                choice.cluster_id,
+                choice.accelerator_type,
+                choice.reason,
+            )
+        except PnyxError as e:
+            self.report.errors.append(f"{row['job_id']}: placing on {choice.cluster_id}: {e}")
+            return False
+        row.update(state=S.PLACED.value, cluster=choice.cluster_id)
+        row["accelerator_type"] = choice.accelerator_type
+        self.report.placed.append(row["job_id"])
+        return True
+
+    def declared(self, cluster_id: str) -> ClusterSummary | None:
+        """The inventory's entry of ``cluster_id`` (None when it declares no such cluster)."""
+        if cluster_id not in self._declared:
+            try:
+                self._declared[cluster_id] = inventory.get_cluster(self.ctx, cluster_id)
+            except NotFoundError:
+                self._declared[cluster_id] = None
+        return self._declared[cluster_id]
+
+    # --- driving one engine ------------------------------------------------------------------
+
+    def drive(self, name: str, backend: Backend, mine: list[dict[str, Any]]) -> None:
+        """Cancel, submit, then ONE status query and the transitions it implies."""
+        watch: list[dict[str, Any]] = []
+        for row in mine:
+            if row["cancel_requested"] and self._cancel(backend, row):
+                continue
+            if row["state"] == S.PLACED:
+                self._submit(name, backend, row)
+            if S(row["state"]) in WATCHED:
+                watch.append(row)
+        if not watch:
+            return
+        keys = {self.key(r): r for r in watch}
+        statuses = backend.status(list(keys))
+        self.report.status_calls[name] = self.report.status_calls.get(name, 0) + 1
+        ended = [
+            (keys[k], st) for k, st in statuses.items() if k in keys and _run_ended(keys[k], st)
+        ]
+        charged = self._import_usage(backend, ended)
+        for key, st in statuses.items():
+            if key in keys:
+                self._follow(name, backend, keys[key], st, charged)
+
+    def _cancel(self, backend: Backend, row: dict[str, Any]) -> bool:
+        """Cancel on the engine (once per process); a placed job ends here. True when done."""
+        key = self.key(row)
+        if key not in self.state.cancels_sent:
+            backend.cancel(key)
+            self.state.cancels_sent.add(key)
+        if row["state"] == S.PLACED:
+            self._move(row, S.CANCELLED, _cancel_reason(row))
+            return True
+        return False
+
+    def _submit(self, name: str, backend: Backend, row: dict[str, Any]) -> None:
+        key = self.key(row)
+        try:
+            engine_id = backend.submit(self._spec(row, key))
+        except BackendUnavailableError:
+            raise
+        except BackendError as e:
+            self._move(row, S.FAILED, f"{name} refused the job: {e}")
+            return
+        reason = f"submitted to {name} as {engine_id} (run {key})"
+        if self._move(row, S.STARTING, reason, backend_job_id=engine_id):
+            row["backend_job_id"] = engine_id
+            self.report.submitted.append(row["job_id"])
+
+    def _spec(self, row: dict[str, Any], key: str) -> JobSpec:
+        level = parse_containment(row["containment"]).rank
+        return JobSpec(
+            job_id=key,
+            command=tuple(row["command"]),
+            accelerator_type=row["accelerator_type"],
+            nodes=row["nodes"],
+            accelerators_per_node=row["accelerators_per_node"],
+            time_limit_s=row["time_limit_s"],
+            env=dict(row["env"] or {}),
+            workdir=row["workdir"],
+            partition=self._partition(row["cluster"], row["containment"]),
+            account=row["project_id"],
+            containment=level,
+            preemptible=row["preemptible"],
+            checkpoint_signal=row["checkpoint_signal"],
+            grace_s=row["grace_s"],
+            requeue=True,
+        )
+
+    def _partition(self, cluster_id: str, containment: str) -> str | None:
+        """The named partition certified for exactly this level, if the inventory has one."""
+        declared = self.declared(cluster_id)
+        if declared is None:
+            return None
+        today = self.now.date().isoformat()
+        for p in declared.partitions:
+            if p.containment == containment and (
+                p.certificate_expires is None or p.certificate_expires >= today
+            ):
+                return p.name
+        return None
+
+    # --- following what the engine says ----------------------------------------------------
+
+    def _follow(
+        self, name: str, backend: Backend, row: dict[str, Any], st: JobStatus, charged: set[str]
+    ) -> None:
+        s, cur = st.state, S(row["state"])
+        if s is BackendState.PENDING:
+            if cur in (S.RUNNING, S.COMPLETING):  # requeued by the engine between two passes
+                self._move(row, S.REQUEUED, f"{name} put it back in its queue")
+            if S(row["state"]) is S.REQUEUED:
+                self._back_on_engine(row, name, st)
+        elif s in (BackendState.RUNNING, BackendState.COMPLETING):
+            self._advance(row, name, st, S(s.value))
+        elif s is BackendState.REQUEUED:
+            if cur is not S.REQUEUED:
+                self._move(row, S.REQUEUED, f"{name} requeued it: {st.reason or 'no reason given'}")
+        elif s.final:
+            if st.start_time is not None and self._awaits_accounting(row, charged):
+                return
+            self._finish(name, backend, row, st)
+
+    def _awaits_accounting(self, row: dict[str, Any], charged: set[str]) -> bool:
+        """True while a run that started has no accounting record yet (engines lag)."""
+        key = self.key(row)
+        if key in charged:
+            self.state.accounting_waits.pop(key, None)
+            return False
+        waited = self.state.accounting_waits.get(key, 0)
+        if waited >= self.config.accounting_wait_passes:
+            self.report.errors.append(f"{row['job_id']}: no accounting record for run {key}")
+            self.state.accounting_waits.pop(key, None)
+            return False
+        self.state.accounting_waits[key] = waited + 1
+        return True
+
+    def _back_on_engine(self, row: dict[str, Any], cluster: str, st: JobStatus) -> bool:
+        """A job the engine requeued is in its queue again: placed (same cluster), starting."""
+        reason = (
+            f"broker: {cluster} restarts it after its own requeue (engine id {st.backend_job_id})"
+        )
+        if not self._place_again(row, cluster, reason):
+            return False
+        return self._move(
+            row,
+            S.STARTING,
+            "waiting in the engine's queue",
+            backend_job_id=st.backend_job_id or None,
+        )
+
+    def _place_again(self, row: dict[str, Any], cluster: str, reason: str) -> bool:
+        try:
+            jobs.place_job(
+                self.ctx, self.actor, row["job_id"], cluster, row["accelerator_type"], reason
+            )
+        except PnyxError as e:
+            self.report.errors.append(f"{row['job_id']}: {e}")
+            return False
+        row["state"] = S.PLACED.value
+        self.report.transitions += 1
+        return True
+
+    def _advance(self, row: dict[str, Any], cluster: str, st: JobStatus, target: S) -> bool:
+        """Walk the job forward to ``target`` (running or completing)."""
+        nodes = tuple(st.nodes)
+        if S(row["state"]) is S.REQUEUED and not self._place_again(
+            row, cluster, f"broker: {cluster} restarts it after its own requeue"
+        ):
+            return False
+        cur = S(row["state"])
+        if cur in (S.PLACED, S.STARTING) and not self._move(
+            row, S.RUNNING, f"running on {', '.join(nodes) or cluster}", nodes=nodes
+        ):
+            return False
+        if target is S.COMPLETING and S(row["state"]) is S.RUNNING:
+            return self._move(row, S.COMPLETING, "ended, the engine is cleaning up")
+        return True
+
+    def _finish(self, name: str, backend: Backend, row: dict[str, Any], st: JobStatus) -> None:
+        s = st.state
+        if s in (BackendState.NODE_FAIL, BackendState.PREEMPTED):
+            self._requeue(row, st)
+            return
+        if s is BackendState.LOST:
+            if row["cancel_requested"]:
+                self._end(backend, row, S.CANCELLED, _cancel_reason(row), st)
+            elif S(row["state"]) is S.REQUEUED:
+                self._requeue(row, st)
+            else:
+                self._end(backend, row, S.FAILED, lost_reason(st.reason), st)
+            return
+        target, reason = _final_of(row, st)
+        if target is not S.CANCELLED and S(row["state"]) in (S.PLACED, S.REQUEUED):
+            self._advance(row, name, st, S.RUNNING)
+        self._end(backend, row, target, reason, st)
+
+    def _end(
+        self, backend: Backend, row: dict[str, Any], target: S, reason: str, st: JobStatus
+    ) -> None:
+        self._keep_log(backend, row)
+        if self._move(row, target, reason, exit_code=st.exit_code):
+            self.report.ended[row["job_id"]] = target.value
+
+    def _requeue(self, row: dict[str, Any], st: JobStatus) -> None:
+        """Back to the pnyx queue under a new run key; a preempted run is recorded as such
+        first. After ``max_requeues`` requeues a preempted job is cancelled, a failed one fails.
+        """
+        runs = self.state.runs.get(row["job_id"], 0)
+        what = st.reason or st.state.value
+        cur = S(row["state"])
+        preempted = st.state is BackendState.PREEMPTED and cur in (S.STARTING, S.RUNNING)
+        if preempted and not self._move(row, S.PREEMPTED, f"preempted: {what}"):
+            return
+        if row["cancel_requested"]:
+            self._move(row, S.CANCELLED, f"{_cancel_reason(row)} ({what})")
+            return
+        if runs >= self.config.max_requeues:
+            final = S.CANCELLED if S(row["state"]) in (S.PREEMPTED, S.REQUEUED) else S.FAILED
+            self._move(row, final, f"{what}; requeued {runs} times already, not again")
+            return
+        if S(row["state"]) is not S.REQUEUED and not self._move(row, S.REQUEUED, what):
+            return
+        next_key = run_key(row["job_id"], runs + 1)
+        if self._move(row, S.QUEUED, f"back in the queue; its next run is {next_key}"):
+            self.state.runs[row["job_id"]] = runs + 1
+            self.report.requeued.append(row["job_id"])
+
+    def _move(self, row: dict[str, Any], target: S, reason: str, **kw: Any) -> bool:
+        try:
+            jobs.transition_job(self.ctx, self.actor, row["job_id"], target.value, reason, **kw)
+        except PnyxError as e:
+            self.report.errors.append(f"{row['job_id']}: {e}")
+            return False
+        row["state"] = target.value
+        self.report.transitions += 1
+        return True
+
+    def _keep_log(self, backend: Backend, row: dict[str, Any]) -> None:
+        try:
+            text = backend.logs(self.key(row), self.config.log_tail_bytes)
+        except BackendUnavailableError:
+            raise
+        except BackendError as e:
+            self.report.errors.append(f"{row['job_id']}: no log: {e}")
+            return
+        if text:
+            jobs.record_job_log(self.ctx, self.actor, row["job_id"], text)
+
+    # --- usage -------------------------------------------------------------------------------
+
+    def _import_usage(
+        self, backend: Backend, ended: Sequence[tuple[dict[str, Any], JobStatus]]
+    ) -> set[str]:
+        """Charge every finished run of ``ended`` once; the run keys that have usage on record."""
+        if not ended:
+            return set()
+        keys = {self.key(row): row for row, _ in ended}
+        records = backend.accounting(list(keys))
+        with self.ctx.db.read() as conn:
+            imported = dispatch_repo.imported_runs(conn, {r["job_id"] for r in keys.values()})
+        done = {(j, k, _norm(a), _norm(b)) for j, k, a, b in imported}
+        charged: set[str] = set()
+        for rec in records:
+            row = keys.get(rec.job_id)
+            if row is None:
+                continue
+            charged.add(rec.job_id)
+            start, end = _iso(rec.start_time), _iso(rec.end_time)
+            mark = (row["job_id"], rec.accelerator_type, _norm(start), _norm(end))
+            if mark in done or rec.accel_seconds <= 0 or rec.end_time <= rec.start_time:
+                continue
+            if self._charge(row, rec, start, end):
+                done.add(mark)
+        return charged
+
+    def _charge(self, row: dict[str, Any], rec: UsageRecord, start: str, end: str) -> bool:
+        try:
+            accounting.record_usage(
+                self.ctx, self.actor, row["project_id"], rec.accelerator_type,
+                rec.accel_seconds, start, end, row["job_id"],
+            )  # fmt: skip
+        except PnyxError as e:
+            self.report.errors.append(f"{row['job_id']}: usage of run {rec.job_id}: {e}")
+            return False
+        self.report.usage_records += 1
+        return True
+
+
+def _run_ended(row: dict[str, Any], st: JobStatus) -> bool:
+    """True when the engine says a run of the job is over (its usage can be charged)."""
+    if st.state.final or st.state is BackendState.REQUEUED:
+        return True
+    return st.state is BackendState.PENDING and row["state"] in (S.RUNNING, S.COMPLETING)
+
+
+def _needs(row: dict[str, Any]) -> JobNeeds:
+    return JobNeeds(
+        job_id=row["job_id"],
+        types=tuple(row["accelerator_types"]),
+        nodes=row["nodes"],
+        accelerators_per_node=row["accelerators_per_node"],
+        containment=parse_containment(row["containment"]).rank,
+        datasets=tuple(row["datasets"]),
+    )
+
+
+def _final_of(row: dict[str, Any], st: JobStatus) -> tuple[S, str]:
+    s = st.state
+    if s is BackendState.SUCCEEDED:
+        return S.SUCCEEDED, st.reason or "exited with code 0"
+    if s is BackendState.CANCELLED:
+        if row["cancel_requested"]:
+            return S.CANCELLED, _cancel_reason(row)
+        return S.CANCELLED, f"cancelled on the engine: {st.reason or 'no reason given'}"
+    if s is BackendState.TIMEOUT:
+        return S.FAILED, f"time limit of {row['time_limit_s']} s reached"
+    code = f"exit code {st.exit_code}" if st.exit_code is not None else "no exit code"
+    return S.FAILED, st.reason or f"failed ({code})"
+
+
+def _cancel_reason(row: dict[str, Any]) -> str:
+    return f"cancelled: {row.get('cancel_reason') or 'requested'}"
+
+
+def _norm(instant: str) -> datetime:
+    """An instant as recorded (RFC 3339, any spelling of UTC), for comparing."""
+    return datetime.fromisoformat(instant.replace("Z", "+00:00"))
+
+
+def _iso(posix_s: float) -> str:
+    return format_time(datetime.fromtimestamp(posix_s, UTC))

@@ -1,0 +1,65 @@
+"""The dispatcher worker: one :func:`pnyx.services.dispatch.dispatch_once` pass every interval,
+over the backends ``pnyx up`` built (one per cluster)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from prometheus_client import Counter, Histogram
+
+from pnyx.backends.base import Backend
+from pnyx.domain.identity import Actor
+from pnyx.services.context import ServiceContext
+from pnyx.services.dispatch import DispatchConfig, DispatchReport, DispatchState, dispatch_once
+from pnyx.workers import loop
+
+log = logging.getLogger(__name__)
+JOBS_PLACED = Counter("pnyx_dispatch_placed", "Jobs the dispatcher placed on a cluster")
+JOBS_ENDED = Counter("pnyx_dispatch_ended", "Jobs the dispatcher saw end", ["state"])
+BACKEND_UNAVAILABLE = Counter(
+    "pnyx_dispatch_backend_unavailable", "Passes that found a backend unreachable", ["backend"]
+)
+PASS_SECONDS = Histogram("pnyx_dispatch_pass_seconds", "Duration of one dispatch pass")
+INTERVAL_S = 1.0
+
+
+class Dispatcher:
+    """The backends, the state kept between passes, and the actor the dispatcher acts as."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        backends: Mapping[str, Backend],
+        config: DispatchConfig | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.backends = dict(backends)
+        self.config = config or DispatchConfig()
+        self.state = DispatchState()
+        self.actor = Actor.system()
+
+    def run_once(self) -> DispatchReport:
+        """One pass; counts what it did."""
+        with PASS_SECONDS.time():
+            report = dispatch_once(self.ctx, self.actor, self.backends, self.state, self.config)
+        JOBS_PLACED.inc(len(report.placed))
+        for state in report.ended.values():
+            JOBS_ENDED.labels(state=state).inc()
+        for name in report.unavailable:
+            BACKEND_UNAVAILABLE.labels(backend=name).inc()
+        for error in report.errors:
+            log.warning("dispatch: %s", error)
+        return report
+
+
+def start(
+    ctx: ServiceContext,
+    backends: Mapping[str, Backend],
+    interval_s: float = INTERVAL_S,
+    config: DispatchConfig | None = None,
+) -> tuple[threading.Thread, threading.Event]:
+    """Run the dispatcher in a daemon thread; set the returned event to stop it."""
+    dispatcher = Dispatcher(ctx, backends, config)
+    return loop.start("dispatcher", dispatcher.run_once, interval_s)
