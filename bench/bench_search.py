@@ -1,6 +1,6 @@
 """Benchmark: training-data search index build and query latency on real text from this machine.
 
-    python bench/bench_search.py [--sizes-mb 10,100,0] [--shard-mb 128] [--queries 2000]
+    python bench/bench_search.py [--sizes-mb 10,100,0] [--shard-mb 32] [--queries 2000]
 
 Corpus (offline, distinct files, never repeated; files that are not UTF-8 are skipped), taken
 in this order until the size is reached: CPython 3.11 standard-library sources
@@ -10,7 +10,8 @@ package's licence as listed in /usr/share/doc/<package>/copyright) and Debian pa
 documentation (/usr/share/doc, plain and gzip'd files, same). Size 0 = everything available.
 
 For each size: the documents are written as JSONL shards of at most ``--shard-mb`` of text,
-each shard indexed (single process, so MB/s is per core) and timed against the bare
+each shard indexed (single process, so MB/s is per core; the default shard size is the one
+``pnyx data add`` uses, 32 MiB) and timed against the bare
 pydivsufsort call on the same text (the anchor, same process). Queries are random substrings
 (4-64 bytes at random document positions, 90 %) and absent strings (10 %), counted over every
 shard of the version after a warm-up pass; ``locate_10`` locates up to 10 hits with snippets.
@@ -39,6 +40,7 @@ from typing import Any
 import pydivsufsort  # type: ignore[import-untyped]
 
 from pnyx.data.artifacts import ArtifactStore
+from pnyx.data.ingest import SHARD_LIMIT_BYTES
 from pnyx.data.search import index as idx
 from pnyx.data.search.build import build_shard_index
 from pnyx.data.search.query import VersionIndex, count_version, locate_version
@@ -87,7 +89,9 @@ def corpus(limit_bytes: int) -> list[TextRecord]:
 
 def shards(records: list[TextRecord], shard_bytes: int) -> list[bytes]:
     """JSONL shards of at most ``shard_bytes`` of text each."""
-    out, batch, size = [], [], 0
+    out: list[bytes] = []
+    batch: list[TextRecord] = []
+    size = 0
     for rec in records:
         n = len(rec.text.encode())
         if batch and size + n > shard_bytes:
@@ -218,7 +222,7 @@ def _rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes-mb", default="10,100,0", help="corpus sizes; 0 = all text")
-    parser.add_argument("--shard-mb", type=int, default=128)
+    parser.add_argument("--shard-mb", type=int, default=SHARD_LIMIT_BYTES // 1_000_000)
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
     results = []

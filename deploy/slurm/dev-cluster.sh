@@ -61,6 +61,7 @@ die() {
     echo "dev-cluster: error: $*" >&2
     exit 1
 }
+# Daemons are started with `9>&-`: fd 9 holds the flock, which a daemon must not inherit.
 # wait_until <seconds> <command...>: poll every 0.1 s
 wait_until() {
     local deadline=$((SECONDS + $1))
@@ -200,7 +201,7 @@ start_munge() {
     (munge -n | unmunge) >/dev/null 2>&1 && return 0
     install -d -o munge -g munge -m 755 /run/munge
     log "starting munged"
-    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
+    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid 9>&-
     cp /run/munge/munged.pid "$DIR/munged.pid"
     wait_until 10 sh -c 'munge -n | unmunge' || die "munged did not answer"
 }
@@ -224,7 +225,7 @@ start_mariadb() {
     /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$data" --socket="$DIR/mysql/mysql.sock" \
         --port="$DB_PORT" --bind-address=127.0.0.1 --pid-file="$DIR/mysql/mariadb.pid" --skip-log-bin \
         --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
-        --innodb-lock-wait-timeout=900 --log-error="$DIR/mysql/mariadb.log" >/dev/null 2>&1 &
+        --innodb-lock-wait-timeout=900 --log-error="$DIR/mysql/mariadb.log" >/dev/null 2>&1 9>&- &
     wait_until 60 mysql_ok || die "mariadb did not answer (see $DIR/mysql/mariadb.log)"
     mariadb --socket="$DIR/mysql/mysql.sock" -e "
         CREATE DATABASE IF NOT EXISTS slurm_acct_db;
@@ -234,16 +235,13 @@ start_mariadb() {
         GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';"
 }
 
-dbd_ok() {
-    alive "$DIR/dbd/slurmdbd.pid" || die "slurmdbd exited (see $DIR/dbd/slurmdbd.log)"
-    with_conf alpha sacctmgr -n show cluster format=cluster
-}
+dbd_ok() { with_conf alpha sacctmgr -n show cluster format=cluster; }
 
 start_slurmdbd() {
     mkdir -p "$DIR/dbd"
     if ! alive "$DIR/dbd/slurmdbd.pid"; then
         log "starting slurmdbd on port $DBD_PORT"
-        with_conf alpha slurmdbd
+        with_conf alpha slurmdbd 9>&-
     fi
     wait_until 60 dbd_ok || die "slurmdbd did not answer (see $DIR/dbd/slurmdbd.log)"
     local c
@@ -260,7 +258,7 @@ start_cluster() {
     if ! alive "$cdir/run/slurmctld.pid"; then
         log "starting slurmctld of $c on port $(cluster_field "$c" ctld)"
         # -i: start even if some saved state cannot be recovered; saved jobs are kept
-        with_conf "$c" slurmctld -i
+        with_conf "$c" slurmctld -i 9>&-
     fi
     wait_until 30 with_conf "$c" scontrol ping \
         || die "slurmctld of $c did not answer (see $cdir/log/slurmctld.log)"
@@ -269,7 +267,7 @@ start_cluster() {
         alive "$cdir/run/slurmd-$node.pid" && continue
         mkdir -p "$cdir/spool/$node"
         log "starting slurmd $node"
-        with_conf "$c" slurmd -N "$node"
+        with_conf "$c" slurmd -N "$node" 9>&-
     done
 }
 

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     slurm_conf: Path | None = None  # slurm.conf of the (first) Slurm cluster; else $SLURM_CONF
     slurm_cluster: str | None = None  # its Slurm ClusterName (and inventory id when declared)
     slurm_log_dir: Path | None = None  # where its jobs write their output (shared with nodes)
+    slurm_accounting: bool = True  # slurmdbd present (sacct usage, --account)
     slurm_conf2: Path | None = None  # an optional second Slurm cluster (multi-cluster tests)
     slurm_cluster2: str | None = None
     slurm_log_dir2: Path | None = None

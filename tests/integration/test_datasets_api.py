@@ -18,7 +18,7 @@ from pnyx.data.artifacts import ArtifactStore
 from pnyx.data.corpora import Corpus
 from pnyx.data.shards import read_text_shard
 from pnyx.domain.identity import Actor, NewPrincipal, Role
-from pnyx.services import datasets, identity
+from pnyx.services import checkpoints, datasets, identity
 from pnyx.services.context import ServiceContext
 from pnyx.settings import Settings
 
@@ -75,6 +75,9 @@ def test_api_pages_and_opt_out(
     assert made.json()["to_version"] == 2 and made.json()["removed"] == [target.sha256]
     assert client.post(url, json={"reason": "x", "extra": 1}, headers=op).status_code == 422
 
+    checkpoints.issue_checkpoint(ctx, Actor.system())
+    ledger = client.get(f"/record?entry={v.ledger_seq}")
+    assert ledger.status_code == 200 and "dataset.version_added" in ledger.text
     page = client.get("/datasets").text
     assert c.name in page and "PSF-2.0" in page
     detail = client.get(f"/datasets/{c.name}/2").text

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world, request
 
 from pnyx.backends.base import BackendState, JobSpec
 from pnyx.backends.fake import FakeBackend, FakeNode, FakeProgram
@@ -18,9 +19,9 @@ from pnyx.services.dispatch import (
     DispatchState,
     dispatch_once,
     run_key,
+    store_namespace,
 )
 from pnyx.services.jobs_dto import JobView
-from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world, request
 
 MIX_NODES = [
     FakeNode("mi-a", "mi300x", 2),
@@ -58,6 +59,10 @@ class Site:
     def job(self, job_id: str) -> JobView:
         return jobs.get_job(self.ctx, job_id)
 
+    def key(self, job_id: str, run: int = 0) -> str:
+        """The engine's name of the job's run (this store's namespace, the id, the run)."""
+        return run_key(job_id, run, store_namespace(self.ctx))
+
     def later(self, seconds: float) -> None:
         self.ctx.clock.now += timedelta(seconds=seconds)  # type: ignore[attr-defined]
 
@@ -86,7 +91,7 @@ def test_full_life_cycle_runs_charges_and_keeps_the_log(ctx: ServiceContext) -> 
     assert first.placed == [job_id] and first.submitted == [job_id]
     view = site.job(job_id)
     assert view.state == "running" and view.cluster == "lab-gpu"
-    assert view.backend_job_id == site.gpu.find(job_id)
+    assert view.backend_job_id == site.gpu.find(site.key(job_id))
     placed = next(h for h in view.history if h.state == "placed")
     assert placed.reason.startswith("broker: lab-gpu") and "h100" in placed.reason
     site.gpu.advance(31)
@@ -124,7 +129,7 @@ def test_cancel_goes_through_the_engine(ctx: ServiceContext) -> None:
     report = site.run()
     assert report.ended == {job_id: "cancelled"}
     view = site.job(job_id)
-    assert site.gpu.status([job_id])[job_id].state is BackendState.CANCELLED
+    assert site.gpu.status([site.key(job_id)])[site.key(job_id)].state is BackendState.CANCELLED
     assert "wrong learning rate" in view.state_reason
     assert usage_of(ctx, job_id) == [("h100", 80)]
 
@@ -136,7 +141,7 @@ def test_cancel_of_a_placed_job_never_submits_it(ctx: ServiceContext) -> None:
     jobs.cancel_job(ctx, site.world.alice, job_id, "changed my mind")
     site.run()
     assert site.job(job_id).state == "cancelled"
-    assert site.gpu.find(job_id) is None
+    assert site.gpu.find(site.key(job_id)) is None
 
 
 def test_engine_requeue_on_node_failure_is_followed(ctx: ServiceContext) -> None:
@@ -169,12 +174,12 @@ def test_preemption_requeues_in_pnyx_under_a_new_run(ctx: ServiceContext) -> Non
     job_id = site.submit(preemptible=True)
     site.run()
     site.gpu.advance(10)
-    site.gpu.preempt(job_id)
+    site.gpu.preempt(site.key(job_id))
     report = site.run()
     assert report.requeued == [job_id]
     assert states(site.job(job_id))[-3:] == ["preempted", "requeued", "queued"]
     site.run()
-    second = run_key(job_id, 1)
+    second = site.key(job_id, 1)
     assert site.gpu.find(second) is not None
     assert site.job(job_id).backend_job_id == site.gpu.find(second)
     site.gpu.advance(51)
@@ -190,7 +195,7 @@ def test_requeues_stop_after_the_limit(ctx: ServiceContext) -> None:
     for _ in range(2):
         site.run()
         site.gpu.advance(5)
-        key = run_key(job_id, site.state.runs[job_id])
+        key = site.key(job_id, site.state.runs[job_id])
         site.gpu.preempt(key)
         site.run()
     view = site.job(job_id)
@@ -201,7 +206,7 @@ def test_lost_job_fails_with_a_reason(ctx: ServiceContext) -> None:
     site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
     job_id = site.submit()
     site.run()
-    site.gpu.forget(job_id)
+    site.gpu.forget(site.key(job_id))
     site.run()
     view = site.job(job_id)
     assert view.state == "failed" and view.state_reason.startswith("lost:")
@@ -283,12 +288,14 @@ def test_restart_reconciles_placed_and_started_jobs(ctx: ServiceContext) -> None
     submitted = site.submit()
     jobs.place_job(ctx, OPERATOR, placed, "lab-gpu", "h100", "before the crash")
     jobs.place_job(ctx, OPERATOR, submitted, "lab-gpu", "h100", "before the crash")
-    engine_id = site.gpu.submit(JobSpec(submitted, ("python",), "h100", 1, 8))  # then it died
+    engine_id = site.gpu.submit(
+        JobSpec(site.key(submitted), ("python",), "h100", 1, 8)
+    )  # then it died
     site.run()  # a fresh process: resubmits both, idempotently
     assert site.job(placed).state == "running"
     assert site.job(submitted).state == "running"
     assert site.job(submitted).backend_job_id == engine_id
-    assert site.gpu.find(placed) is not None
+    assert site.gpu.find(site.key(placed)) is not None
 
 
 def test_broker_spreads_jobs_over_two_clusters(ctx: ServiceContext) -> None:
@@ -303,7 +310,9 @@ def test_broker_spreads_jobs_over_two_clusters(ctx: ServiceContext) -> None:
     assert site.job(on_gpu).cluster == "lab-gpu"
     assert site.job(on_mix).cluster == "lab-mix"
     assert site.job(either).cluster == "lab-gpu"  # h100 first in its list, and free
-    assert site.mix.find(on_mix) is not None and site.gpu.find(on_gpu) is not None
+    assert (
+        site.mix.find(site.key(on_mix)) is not None and site.gpu.find(site.key(on_gpu)) is not None
+    )
     assert report.status_calls == {"lab-gpu": 1, "lab-mix": 1}
 
 
@@ -334,3 +343,28 @@ def test_fair_share_ranks_the_less_served_project_first(ctx: ServiceContext) -> 
     ).job_id
     report = site.run()
     assert report.placed == [light, heavy]
+
+
+def test_a_job_left_preempted_by_a_crash_is_requeued(ctx: ServiceContext) -> None:
+    site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    job_id = site.submit(preemptible=True)
+    site.run()
+    site.gpu.preempt(site.key(job_id))
+    jobs.transition_job(ctx, OPERATOR, job_id, "preempted", "preempted (then the process died)")
+    site.state = DispatchState()
+    report = site.run()
+    assert report.requeued == [job_id]
+    site.run()
+    assert site.job(job_id).state == "running"
+    assert site.gpu.find(site.key(job_id, 1)) is not None
+
+
+def test_run_keys_carry_the_store_namespace(ctx: ServiceContext) -> None:
+    site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    job_id = site.submit()
+    site.run()
+    namespace = store_namespace(ctx)
+    assert len(namespace) == 8 and site.key(job_id) == f"{namespace}-{job_id}"
+    assert site.gpu.find(job_id) is None  # never the bare id: another store may use it
+    assert run_key(job_id, 2, namespace) == f"{namespace}-{job_id}.r2"
+    assert run_key(job_id, 0) == job_id

@@ -12,9 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.integration.pnyx_server import Server, cli_env, run_json
 
 from pnyx.backends.local import LocalBackend
-from tests.integration.pnyx_server import Server, cli_env, run_json
+from pnyx.services.dispatch import run_key
+from pnyx.store.db import Database, url_for_data_dir
+from pnyx.store.dispatch_repo import store_namespace
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +136,17 @@ def test_sigkill_during_a_submission_burst_loses_and_duplicates_nothing(tmp_path
     engine = LocalBackend("check", state_dir=data / "backends" / "local")
     engine_ids = [j["backend_job_id"] for j in jobs]
     assert len(set(engine_ids)) == len(jobs)  # no two jobs share one engine job
+    keys = {j["job_id"]: run_key(j["job_id"], 0, namespace_of(data)) for j in jobs}
     for job in jobs:
-        assert engine.find(job["job_id"]) == job["backend_job_id"]
-    assert len(engine.status([j["job_id"] for j in jobs])) == len(jobs)
+        assert engine.find(keys[job["job_id"]]) == job["backend_job_id"]
+    finals = engine.status(list(keys.values()))
+    assert {s.state.value for s in finals.values()} == {"succeeded"}
+
+
+def namespace_of(data: Path) -> str:
+    db = Database(url_for_data_dir(data))
+    try:
+        with db.read() as conn:
+            return store_namespace(conn)
+    finally:
+        db.dispose()

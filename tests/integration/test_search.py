@@ -17,6 +17,7 @@ from pnyx.domain.identity import Actor
 from pnyx.errors import InvalidInputError, NotFoundError, VerificationError
 from pnyx.services import datasets, search, search_proof
 from pnyx.services.context import ServiceContext
+from pnyx.store.replay import check_replay
 
 OPERATOR = Actor.system()
 DOCS = {
@@ -124,6 +125,7 @@ def test_opt_out_version_no_longer_finds_removed_text(
     assert search.count(ctx, store, "demo-text@1", "Lorem ipsum").count == 1
     assert search.count(ctx, store, "demo-text@2", "Lorem ipsum").count == 0
     assert search.count(ctx, store, "demo-text@2", "quick brown").count == 1
+    assert check_replay(ctx.db).ok  # the index projection is rebuilt from the events alike
 
 
 # --- proofs ------------------------------------------------------------------------------------
@@ -204,3 +206,36 @@ def test_tampered_proof_fails_naming_the_part(
     tamper(bad)
     with pytest.raises(VerificationError, match=rf"^{part}"):
         verify_proof(bad, key)
+
+
+def test_training_use_lists_runs_and_steps(
+    ctx: ServiceContext, store: ArtifactStore, tmp_path: Path
+) -> None:
+    from pnyx.domain.models import RunRegistered
+    from pnyx.services import runs
+
+    indexed(ctx, store, tmp_path)
+    version = datasets.get_version(ctx, "demo-text")
+    hit = search.locate(ctx, store, "demo-text", "Lorem ipsum", 1).hits[0]
+    header = {"order_file": 1, "datasets": [{"dataset": "demo-text", "version": 1,
+              "manifest_sha256": version.manifest_sha256}]}  # fmt: skip
+    steps = [
+        {"step": 1, "epoch": 0, "sequences": [[[0, hit.global_doc, 0, 8]]]},
+        {"step": 2, "epoch": 0, "sequences": [[[0, hit.global_doc + 1, 0, 8]]]},
+        {"step": 3, "epoch": 1, "sequences": [[[0, 0, 0, 4], [0, hit.global_doc, 8, 12]]]},
+    ]
+    order = "".join(json.dumps(x) + "\n" for x in [header, *steps]).encode()
+    order_sha = store.put_bytes(order)
+    for run_id, sha in (("run-a", order_sha), ("run-b", "0" * 64)):
+        runs.record_run(ctx, OPERATOR, RunRegistered(
+            run_id=run_id, job_id=None, project_id=None, award_id=None, resolution_id=None,
+            containment="CL-1", manifest_sha256="1" * 64, order_sha256=sha, code_version="t",
+            world_size=1, hardware="cpu", steps=3, config={},
+            datasets=[{"dataset": "demo-text", "version": 1,
+                       "manifest_sha256": version.manifest_sha256}],
+        ))  # fmt: skip
+    uses = {u.run_id: u for u in search.training_use(ctx, store, "demo-text", hit.global_doc)}
+    assert uses["run-a"].steps == [1, 3]
+    assert uses["run-b"].steps is None and "not readable" in (uses["run-b"].note or "")
+    with pytest.raises(InvalidInputError, match="outside"):
+        search.training_use(ctx, store, "demo-text", 99)

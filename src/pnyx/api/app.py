@@ -9,6 +9,8 @@ from pnyx.api.errors import install_error_handlers
 from pnyx.api.routes import allocation, council, events, facility, health, identity, log
 from pnyx.api.routes import datasets as datasets_api
 from pnyx.api.routes import jobs as jobs_api
+from pnyx.api.routes import models as models_api
+from pnyx.api.routes import search as search_api
 from pnyx.services.context import ServiceContext
 from pnyx.services.setup import build_context
 from pnyx.settings import Settings
@@ -16,8 +18,10 @@ from pnyx.web import allocation as allocation_web
 from pnyx.web import council as council_web
 from pnyx.web import datasets as datasets_web
 from pnyx.web import jobs as jobs_web
+from pnyx.web import models as models_web
 from pnyx.web import record as record_web
 from pnyx.web import routes as web
+from pnyx.web import search as search_web
 
 
 def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
@@ -41,12 +45,16 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         council.router,
         allocation.router,
         jobs_api.router,
+        models_api.router,
         datasets_api.router,
         datasets_web.router,
+        search_api.router,
+        search_web.router,
         web.router,
         council_web.router,
         allocation_web.router,
         jobs_web.router,
+        models_web.router,
         record_web.router,
     ):
         app.include_router(router)

@@ -26,6 +26,7 @@ from pnyx.backends.base import (
     NodeStatus,
     UsageRecord,
 )
+from pnyx.backends.local_run import signal_number
 
 EPOCH = 1_800_000_000.0  # the fake clock's start (POSIX seconds)
 
@@ -110,6 +111,7 @@ class FakeBackend:
         if spec.job_id in self._jobs:
             return self._jobs[spec.job_id].backend_job_id
         self._check_fits(spec)
+        signal_number(spec.checkpoint_signal)  # an unknown name is refused now, not at the limit
         job = _Job(spec, str(next(self._ids)), self.program_for(spec))
         self._jobs[spec.job_id] = job
         self._schedule()
@@ -350,10 +352,10 @@ class FakeBackend:
         for job in self._iter_state(BackendState.RUNNING):
             start = job.start_time if job.start_time is not None else self.now
             limit = start + job.spec.time_limit_s
-            ckpt = job.spec.checkpoint_signal
+            ckpt = signal_number(job.spec.checkpoint_signal)
             if ckpt and not job.checkpoint_sent and self.now >= limit - job.spec.grace_s:
                 job.checkpoint_sent = True
-                self._deliver(job, signals.Signals["SIG" + ckpt.removeprefix("SIG")])
+                self._deliver(job, ckpt)
             if job.state is not BackendState.RUNNING:
                 continue
             duration = job.program.duration_s

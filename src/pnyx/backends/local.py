@@ -35,15 +35,18 @@ from pnyx.backends.base import (
 )
 from pnyx.backends.local_run import SYSTEM_PATH, build_env, outcome, signal_number
 from pnyx.backends.local_state import Final, LocalStore, Row
-from pnyx.backends.local_supervisor import start_ticks, write_json
+from pnyx.backends.local_supervisor import read_small, start_ticks, write_json
 
 SUPERVISOR = Path(local_supervisor.__file__)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path | str) -> dict[str, Any] | None:
+    raw = read_small(str(path))
+    if raw is None:
+        return None
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data: dict[str, Any] = json.loads(raw)
+    except ValueError:
         return None
     return data
 
@@ -70,6 +73,7 @@ class LocalBackend:
         self.launch_timeout_s = launch_timeout_s
         self.host = socket.gethostname()
         (self.state_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        self._jobs_root = str(self.state_dir / "jobs")
         self._store = LocalStore(self.state_dir / "local.sqlite")
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -79,8 +83,8 @@ class LocalBackend:
         """Record the job (idempotent on its job id) and start it if its slots are free."""
         self._check_spec(spec)
         row, new = self._store.add(spec, time.time())
-        if new:
-            self.poll()
+        if new:  # start it now if slots are free (ended jobs free theirs at the next poll)
+            self._start_pending()
         return row.backend_job_id
 
     def find(self, job_id: str) -> str | None:
@@ -138,8 +142,8 @@ class LocalBackend:
             UsageRecord(
                 job_id=row.job_id,
                 backend_job_id=row.backend_job_id,
-                accelerator_type=row.spec.accelerator_type,
-                accelerators=row.spec.nodes * row.spec.accelerators_per_node,
+                accelerator_type=row.accelerator_type,
+                accelerators=row.need,
                 start_time=row.start_time,
                 end_time=row.end_time,
             )
@@ -155,8 +159,7 @@ class LocalBackend:
         self.poll()
         used: dict[str, int] = {}
         for row in self._store.active():
-            kind = row.spec.accelerator_type
-            used[kind] = used.get(kind, 0) + len(row.slots)
+            used[row.accelerator_type] = used.get(row.accelerator_type, 0) + len(row.slots)
         several = len(self.accelerators) > 1
         out = []
         for kind, total in self.accelerators.items():
@@ -189,7 +192,10 @@ class LocalBackend:
         now = time.time()
         for row in self._store.active():
             self._refresh(row, now)
-        for row in self._store.claim_slots(self.accelerators, now):
+        self._start_pending()
+
+    def _start_pending(self) -> None:
+        for row in self._store.claim_slots(self.accelerators, time.time()):
             self._launch(row)
 
     def _check_spec(self, spec: JobSpec) -> None:
@@ -248,17 +254,20 @@ class LocalBackend:
 
     def _refresh(self, row: Row, now: float) -> None:
         """Finalize an active job that ended; report it LOST if its supervisor vanished."""
-        job_dir = self._job_dir(row)
-        if self._finalize_from_exit(row, job_dir):
+        if self._finalize_from_exit(row):
             return
-        if row.pid is None:  # pnyx stopped between taking the slots and starting the supervisor
-            if now - (row.launched_at or now) > self.launch_timeout_s:
+        job_dir = self._job_dir(row)
+        if row.pid is None:  # pnyx stopped between taking the slots and recording the supervisor
+            supervisor = _read_json(job_dir / "supervisor.json")
+            if supervisor is not None:  # it did start: adopt it
+                self._store.set_started(row.id, supervisor["pid"], supervisor["start_ticks"], now)
+            elif now - (row.launched_at or now) > self.launch_timeout_s:
                 why = "pnyx stopped while starting it: its supervisor never ran"
                 self._store.finalize(row.id, Final(BackendState.LOST, why))
             return
         if row.pid_ticks is not None and start_ticks(row.pid) == row.pid_ticks:
             return  # still running
-        if self._finalize_from_exit(row, job_dir):
+        if self._finalize_from_exit(row):
             return
         job = _read_json(job_dir / "job.json")
         if job and start_ticks(job["pgid"]) == job["start_ticks"]:
@@ -271,8 +280,8 @@ class LocalBackend:
         start = job["start_time"] if job else None
         self._store.finalize(row.id, Final(BackendState.LOST, why, start_time=start, end_time=now))
 
-    def _finalize_from_exit(self, row: Row, job_dir: Path) -> bool:
-        record = _read_json(job_dir / "exit.json")
+    def _finalize_from_exit(self, row: Row) -> bool:
+        record = _read_json(f"{self._jobs_root}/{row.backend_job_id}/exit.json")
         if record is None:
             return False
         state, exit_code, reason = outcome(record)
@@ -300,10 +309,8 @@ class LocalBackend:
         return None
 
     def _status_of(self, row: Row) -> JobStatus:
-        spec = row.spec
         if row.phase in ("pending", "launching"):
-            need = spec.nodes * spec.accelerators_per_node
-            why = f"waiting for {need} free {spec.accelerator_type} slot(s)"
+            why = f"waiting for {row.need} free {row.accelerator_type} slot(s)"
             return JobStatus(row.job_id, row.backend_job_id, BackendState.PENDING, why)
         if row.phase == "started":
             why = "cancel requested" if row.cancel_requested else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -53,7 +54,9 @@ class Row:
 
     id: int
     job_id: str
-    spec: JobSpec
+    spec_json: str
+    accelerator_type: str
+    need: int  # slots: nodes x accelerators per node
     phase: str
     slots: tuple[int, ...]
     pid: int | None
@@ -66,6 +69,11 @@ class Row:
     ran: bool
     start_time: float | None
     end_time: float | None
+
+    @property
+    def spec(self) -> JobSpec:
+        """The job's spec (parsed on demand: status passes never need it)."""
+        return _spec_from(self.spec_json)
 
     @property
     def backend_job_id(self) -> str:
@@ -101,7 +109,9 @@ def _row(r: sqlite3.Row) -> Row:
     return Row(
         id=r["id"],
         job_id=r["job_id"],
-        spec=_spec_from(r["spec"]),
+        spec_json=r["spec"],
+        accelerator_type=r["accelerator_type"],
+        need=r["need"],
         phase=r["phase"],
         slots=tuple(json.loads(r["slots"])),
         pid=r["pid"],
@@ -118,32 +128,38 @@ def _row(r: sqlite3.Row) -> Row:
 
 
 class LocalStore:
-    """The SQLite file of one local backend (a short connection per operation: thread-safe)."""
+    """The SQLite file of one local backend: one connection, one transaction at a time."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        conn = sqlite3.connect(self.path, timeout=30)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-        finally:
-            conn.close()
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        # NORMAL in WAL mode: a commit survives the pnyx process being killed (what matters:
+        # the jobs themselves die with the host), not a power cut.
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the file (the store is unusable afterwards)."""
+        with self._lock:
+            self._conn.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("BEGIN IMMEDIATE")
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; ``write`` takes the write lock at once (no upgrade deadlocks)."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        finally:
-            conn.close()
 
     def add(self, spec: JobSpec, now: float) -> tuple[Row, bool]:
         """Record ``spec`` as pending unless its job id is known: (row, True if new)."""
@@ -173,7 +189,7 @@ class LocalStore:
     def get_many(self, job_ids: Sequence[str]) -> dict[str, Row]:
         """Rows of the known ids among ``job_ids`` (one query per 500 ids)."""
         found: dict[str, Row] = {}
-        with self._tx() as conn:
+        with self._tx(write=False) as conn:
             for i in range(0, len(job_ids), _CHUNK):
                 chunk = list(job_ids[i : i + _CHUNK])
                 marks = ",".join("?" * len(chunk))
@@ -183,7 +199,7 @@ class LocalStore:
 
     def active(self) -> list[Row]:
         """Rows holding slots (launching or started), oldest first."""
-        with self._tx() as conn:
+        with self._tx(write=False) as conn:
             sql = "SELECT * FROM jobs WHERE phase IN ('launching', 'started') ORDER BY id"
             return [_row(r) for r in conn.execute(sql)]
 

@@ -32,7 +32,7 @@ from pnyx.data.search.proof import parse_proof_file, verify_proof
 from pnyx.domain.identity import Actor
 from pnyx.errors import InvalidInputError
 from pnyx.services import search, search_proof
-from pnyx.services.search_dto import LocateView, ShardIndexView
+from pnyx.services.search_dto import ShardIndexView
 
 RefArg = Annotated[str, typer.Argument(help="NAME or NAME@VERSION (default: latest version)")]
 QueryArg = Annotated[str | None, typer.Argument(help="the exact text to search for")]
@@ -113,23 +113,25 @@ def locate(
         return
     ctx, store = open_context(data, db), artifact_store(data)
     view = search.locate(ctx, store, ref, text, limit)
-    out: Any = view
-    if runs:
-        uses = {h.global_doc: search.training_use(ctx, store, ref, h.global_doc) for h in view.hits}
-        out = view.model_dump(mode="json")
-        for hit in out["hits"]:
-            hit["runs"] = [u.model_dump(mode="json") for u in uses[hit["global_doc"]]]
+    out = view.model_dump(mode="json")
+    for hit in out["hits"] if runs else []:
+        uses = search.training_use(ctx, store, ref, hit["global_doc"])
+        hit["runs"] = [u.model_dump(mode="json") for u in uses]
     emit(out, json, _render_hits)
 
 
-def _render_hits(v: LocateView) -> None:
-    console.print(f"{v.dataset}@{v.version}: {v.count} occurrence(s)", highlight=False)
-    for h in v.hits:
+def _render_hits(v: dict[str, Any]) -> None:
+    console.print(f"{v['dataset']}@{v['version']}: {v['count']} occurrence(s)", highlight=False)
+    for h in v["hits"]:
+        snippet = f"{escape(h['before'])}[bold]{escape(h['match'])}[/bold]{escape(h['after'])}"
         console.print(
-            f"  {escape(h.doc_id)} @ byte {h.offset} (shard {h.shard} {h.shard_sha256[:12]}, "
-            f"doc {h.doc}): …{escape(h.before)}[bold]{escape(h.match)}[/bold]{escape(h.after)}…",
+            f"  {escape(h['doc_id'])} @ byte {h['offset']} (shard {h['shard']} "
+            f"{h['shard_sha256'][:12]}, doc {h['doc']}): …{snippet}…",
             highlight=False,
         )
+        for run in h.get("runs", []):
+            steps = run["steps"] if run["steps"] is not None else run["note"]
+            console.print(f"    run {run['run_id']}: steps {steps}", highlight=False)
 
 
 @app.command("prove")

@@ -15,6 +15,7 @@ from pnyx.services.context import ServiceContext
 from pnyx.services.demo_allocation import run_allocation_demo
 from pnyx.services.demo_council import run_council_demo
 from pnyx.services.demo_jobs import run_jobs_demo
+from pnyx.services.demo_training import run_training_demo
 from pnyx.services.logsources import DbLogSource
 from pnyx.services.verify import verify_log
 from pnyx.settings import Backend, Settings
@@ -56,6 +57,9 @@ def demo(
     summary.update(_load_inventory(ctx))
     settings = Settings(data_dir=data_dir, backend=backend)
     summary["jobs"] = run_jobs_demo(ctx, build_backends(ctx, settings), backend.value)
+    summary["model"] = run_training_demo(
+        ctx, build_backends(ctx, settings), data_dir, progress=None if json else _progress
+    )
     report = check_replay(ctx.db)
     summary["replay_ok"] = report.ok
     summary["events"] = report.events
@@ -139,6 +143,7 @@ def _render(s: dict[str, Any]) -> None:
     for j in runs["jobs"]:
         code = "" if j["exit_code"] is None else f", exit code {j['exit_code']}"
         console.print(f"    {j['job_id']} {j['name']}: {j['state']}{code} on {j['cluster']}")
+    _render_model(s["model"])
     ok = "[green]ok[/green]" if s["replay_ok"] else "[red]DIFFERS[/red]"
     console.print(f"  ledger: {s['events']} events; replay == projections: {ok}")
     led = s["ledger"]
@@ -150,3 +155,20 @@ def _render(s: dict[str, Any]) -> None:
     console.print(
         f"  done in {s['wall_s']} s. Serve it: {s['serve']}  then open http://127.0.0.1:8000/"
     )
+
+
+def _progress(message: str) -> None:
+    console.print(f"  [dim]{message}[/dim]")
+
+
+def _render_model(m: dict[str, Any]) -> None:
+    console.print(
+        f"  model: {m['model']} ({m['params']:,} parameters), run {m['run']} (job {m['job']}) "
+        f"on {', '.join(m['datasets'])}, award {m['award']}"
+    )
+    console.print(
+        f"    held-out perplexity {m['perplexity']}, multiple-choice accuracy {m['mc_acc']}, "
+        f"released: {m['released']}"
+    )
+    console.print(f"    download: {m['download']}")
+    console.print(f"    load:     {m['load']}")

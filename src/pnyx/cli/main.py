@@ -24,6 +24,8 @@ from pnyx.cli import (
     sim,
     witness,
 )
+from pnyx.cli import models as models_cli
+from pnyx.cli import runs as runs_cli
 from pnyx.errors import PnyxError
 
 app = typer.Typer(
@@ -53,6 +55,8 @@ app.add_typer(allocation.usage_app, name="usage")
 app.add_typer(allocation.statement_app, name="statement")
 app.add_typer(jobs.app, name="job")
 app.add_typer(data.app, name="data")  # with the search commands of data_search
+app.add_typer(models_cli.app, name="model")
+app.add_typer(runs_cli.app, name="run")
 app.command("up")(serve.up)
 app.command("demo")(demo.demo)
 

@@ -21,10 +21,11 @@ from pnyx.cli.common import (
     open_context,
 )
 from pnyx.cli.remote import Remote
+from pnyx.data.artifacts import ArtifactStore
 from pnyx.domain.identity import Actor
 from pnyx.errors import PnyxError, VerificationError
 from pnyx.services import evaluation, models
-from pnyx.services.models_dto import DownloadView, ModelFile, ModelVersionView
+from pnyx.services.models_dto import DownloadView, EvalReportView, ModelFile, ModelVersionView
 from pnyx.settings import DEFAULT_DATA_DIR
 
 app = typer.Typer(help="Models: versions with lineage, evaluations, release and download.")
@@ -32,7 +33,7 @@ app = typer.Typer(help="Models: versions with lineage, evaluations, release and 
 SYSTEM = Actor.system()
 
 
-def _store(data: Path | None) -> models.ArtifactStore:
+def _store(data: Path | None) -> ArtifactStore:
     return models.artifact_store(data or DEFAULT_DATA_DIR)
 
 
@@ -109,11 +110,12 @@ def evaluate(
 ) -> None:
     """Evaluate a model version: held-out perplexity and the multiple-choice benchmark."""
     reports = evaluation.evaluate_model(open_context(data, db), SYSTEM, _store(data), ref)
-    emit(
-        reports,
-        json,
-        lambda rs: [console.print(f"{ref} {r.suite}: {r.metrics}") for r in rs] and None,
-    )
+    emit(reports, json, _print_reports)
+
+
+def _print_reports(reports: list[EvalReportView]) -> None:
+    for r in reports:
+        console.print(f"{r.suite}: {r.metrics}")
 
 
 @app.command("release")

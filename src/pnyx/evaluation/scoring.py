@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer
 
+BATCH = 64  # sequences per forward pass
+
 
 @dataclass(frozen=True)
 class MCItem:
@@ -57,21 +59,36 @@ def sequence_logprobs(model: Any, ids: list[list[int]], starts: list[int]) -> li
     return out
 
 
+def batched_logprobs(
+    model: Any, ids: list[list[int]], starts: list[int], batch: int = BATCH
+) -> list[float]:
+    """:func:`sequence_logprobs` over ``ids`` in batches of ``batch`` sequences."""
+    out: list[float] = []
+    for i in range(0, len(ids), batch):
+        out += sequence_logprobs(model, ids[i : i + batch], starts[i : i + batch])
+    return out
+
+
 def score_multiple_choice(
     model: Any, tokenizer: Tokenizer, items: Sequence[MCItem], bos_id: int | None
 ) -> dict[str, Any]:
-    """acc and acc_norm of ``model`` on ``items`` (and per-item choices, for the report)."""
+    """acc and acc_norm of ``model`` on ``items`` (and per-item picks, for the report)."""
+    shuffled_items = [shuffled(raw) for raw in items]
+    ids: list[list[int]] = []
+    starts: list[int] = []
+    for item in shuffled_items:
+        prefix = ([bos_id] if bos_id is not None else []) + _encode(tokenizer, item.context)
+        ids += [prefix + _encode(tokenizer, c) for c in item.choices]
+        starts += [len(prefix)] * len(item.choices)
+    scores = batched_logprobs(model, ids, starts)
     correct = correct_norm = 0
     rows = []
-    for raw in items:
-        item = shuffled(raw)
-        prefix = ([bos_id] if bos_id is not None else []) + tokenizer.encode(
-            item.context, add_special_tokens=False
-        ).ids
-        ids = [prefix + tokenizer.encode(c, add_special_tokens=False).ids for c in item.choices]
-        scores = sequence_logprobs(model, ids, [len(prefix)] * len(ids))
-        norm = [s / max(1, len(c.encode())) for s, c in zip(scores, item.choices, strict=True)]
-        pick, pick_norm = _argmax(scores), _argmax(norm)
+    at = 0
+    for item in shuffled_items:
+        mine = scores[at : at + len(item.choices)]
+        at += len(item.choices)
+        norm = [s / max(1, len(c.encode())) for s, c in zip(mine, item.choices, strict=True)]
+        pick, pick_norm = _argmax(mine), _argmax(norm)
         correct += pick == item.answer
         correct_norm += pick_norm == item.answer
         rows.append({"context": item.context, "answer": item.answer, "pick": pick})
@@ -89,24 +106,19 @@ def perplexity(
     model: Any, tokenizer: Tokenizer, texts: Sequence[str], seq_len: int, bos_id: int | None
 ) -> dict[str, Any]:
     """Token-weighted perplexity of ``model`` over ``texts`` (each cut to ``seq_len`` tokens)."""
-    nll = 0.0
-    tokens = 0
-    for text in texts:
-        ids = _encode(tokenizer, text)[: seq_len - (bos_id is not None)]
-        if bos_id is not None:
-            ids = [bos_id, *ids]
-        if len(ids) < 2:
-            continue
-        nll -= sequence_logprobs(model, [ids], [1])[0]
-        tokens += len(ids) - 1
-    if tokens == 0:
+    head = [bos_id] if bos_id is not None else []
+    ids = [head + _encode(tokenizer, text)[: seq_len - len(head)] for text in texts]
+    ids = [x for x in ids if len(x) >= 2]
+    if not ids:
         raise ValueError("no held-out text long enough to score")
+    nll = -sum(batched_logprobs(model, ids, [1] * len(ids), batch=8))
+    tokens = sum(len(x) - 1 for x in ids)
     mean = nll / tokens
     return {
         "perplexity": round(math.exp(mean), 4),
         "nll_per_token": round(mean, 6),
         "tokens": tokens,
-        "documents": len(texts),
+        "documents": len(ids),
     }
 
 

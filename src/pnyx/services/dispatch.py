@@ -89,6 +89,7 @@ class DispatchState:
     """What the dispatcher keeps between passes: backoff timers and caches only."""
 
     backoff: dict[str, Backoff] = field(default_factory=dict)
+    namespace: str | None = None  # this store's prefix of run keys (read once)
     runs: dict[str, int] = field(default_factory=dict)  # job id -> requeues by pnyx
     cancels_sent: set[str] = field(default_factory=set)
     accounting_waits: dict[str, int] = field(default_factory=dict)
@@ -114,10 +115,20 @@ class DispatchReport:
         return asdict(self)
 
 
-def run_key(job_id: str, run: int) -> str:
-    """The engine's idempotency key of a job's run: the job id, then ``ID.rN`` after the Nth
-    requeue by pnyx (each run is a new engine job)."""
-    return job_id if run == 0 else f"{job_id}.r{run}"
+def run_key(job_id: str, run: int, namespace: str = "") -> str:
+    """The engine's idempotency key of a job's run: ``NAMESPACE-ID``, then ``NAMESPACE-ID.rN``
+    after the Nth requeue by pnyx (each run is a new engine job). The namespace names the store
+    (:func:`pnyx.store.dispatch_repo.store_namespace`), so that two stores driving one engine
+    (staging and production, a test and the next) never take each other's jobs for their own.
+    """
+    base = f"{namespace}-{job_id}" if namespace else job_id
+    return base if run == 0 else f"{base}.r{run}"
+
+
+def store_namespace(ctx: ServiceContext) -> str:
+    """This store's namespace in engine job names (see :func:`run_key`)."""
+    with ctx.db.read() as conn:
+        return dispatch_repo.store_namespace(conn)
 
 
 def dispatch_once(
@@ -132,11 +143,16 @@ def dispatch_once(
     or one engine's trouble, which go to the report."""
     state = state if state is not None else DispatchState()
     config = config or DispatchConfig()
+    if not state.namespace:
+        state.namespace = store_namespace(ctx)
     pass_ = _Pass(ctx, actor, state, config, DispatchReport())
     with ctx.db.read() as conn:
         rows = jobs_repo.job_rows(conn, ACTIVE_STATES)
     pass_.load_runs(rows)
     ready = {n: b for n, b in backends.items() if pass_.ready(n)}
+    for row in rows:
+        if row["state"] == S.PREEMPTED:  # a pass died between preempted and requeued
+            pass_.requeue(row, JobStatus(row["job_id"], "", BackendState.PREEMPTED, "preempted"))
     queued = [r for r in rows if r["state"] == S.QUEUED and not r["cancel_requested"]]
     if queued:
         pass_.place(ready, rows, queued, dataset_sites or {})
@@ -211,7 +227,9 @@ class _Pass:
             )
 
     def key(self, row: dict[str, Any]) -> str:
-        return run_key(row["job_id"], self.state.runs.get(row["job_id"], 0))
+        """The run key of the job's current run."""
+        runs = self.state.runs.get(row["job_id"], 0)
+        return run_key(row["job_id"], runs, self.state.namespace or "")
 
     # --- placement ---------------------------------------------------------------------------
 
@@ -440,13 +458,13 @@ class _Pass:
     def _finish(self, name: str, backend: Backend, row: dict[str, Any], st: JobStatus) -> None:
         s = st.state
         if s in (BackendState.NODE_FAIL, BackendState.PREEMPTED):
-            self._requeue(row, st)
+            self.requeue(row, st)
             return
         if s is BackendState.LOST:
             if row["cancel_requested"]:
                 self._end(backend, row, S.CANCELLED, _cancel_reason(row), st)
             elif S(row["state"]) is S.REQUEUED:
-                self._requeue(row, st)
+                self.requeue(row, st)
             else:
                 self._end(backend, row, S.FAILED, lost_reason(st.reason), st)
             return
@@ -462,7 +480,7 @@ class _Pass:
         if self._move(row, target, reason, exit_code=st.exit_code):
             self.report.ended[row["job_id"]] = target.value
 
-    def _requeue(self, row: dict[str, Any], st: JobStatus) -> None:
+    def requeue(self, row: dict[str, Any], st: JobStatus) -> None:
         """Back to the pnyx queue under a new run key; a preempted run is recorded as such
         first. After ``max_requeues`` requeues a preempted job is cancelled, a failed one fails.
         """
@@ -481,7 +499,7 @@ class _Pass:
             return
         if S(row["state"]) is not S.REQUEUED and not self._move(row, S.REQUEUED, what):
             return
-        next_key = run_key(row["job_id"], runs + 1)
+        next_key = run_key(row["job_id"], runs + 1, self.state.namespace or "")
         if self._move(row, S.QUEUED, f"back in the queue; its next run is {next_key}"):
             self.state.runs[row["job_id"]] = runs + 1
             self.report.requeued.append(row["job_id"])

@@ -241,11 +241,11 @@ def _check_hours(conn: Connection, spec: dj.JobSpec, types: list[str]) -> None:
     hours = repo.project_hours(conn, spec.project_id)
     used = allocation_repo.used_seconds(conn, spec.project_id)
     reserved: dict[str, int] = {}
-    for job in repo.reserved_jobs(conn, spec.project_id, {s.value for s in dj.RESERVING}):
-        kind = dj.reserved_type(job["accelerator_type"], job["accelerator_types"], hours)
+    states = {s.value for s in dj.RESERVING}
+    for placed, acceptable, seconds in repo.reserved_seconds(conn, spec.project_id, states):
+        kind = dj.reserved_type(placed, acceptable, hours)
         if kind is not None:
-            take = job["nodes"] * job["accelerators_per_node"] * job["time_limit_s"]
-            reserved[kind] = reserved.get(kind, 0) + take
+            reserved[kind] = reserved.get(kind, 0) + seconds
     first: Exception | None = None
     for kind in types:
         spent = used.get((spec.project_id, kind), 0) + reserved.get(kind, 0)
@@ -273,6 +273,9 @@ def _view(conn: Connection, job_id: str) -> JobView:
     return _to_view(row, repo.history_rows(conn, [job_id]).get(job_id, []))
 
 
+_VIEW_FIELDS = frozenset(JobView.model_fields) - {"history"}
+
+
 def _to_view(row: dict[str, Any], history: list[dict[str, Any]]) -> JobView:
-    fields = {k: v for k, v in row.items() if k in JobView.model_fields}
+    fields = {k: v for k, v in row.items() if k in _VIEW_FIELDS}
     return JobView(**fields, history=[HistoryEntry(**h) for h in history])

@@ -180,6 +180,16 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def read_metrics_partial(path: Path) -> list[dict[str, Any]]:
+    """The complete rows of a metrics file still being written (a cut last line is left out)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()

@@ -250,6 +250,7 @@ def hit_view(hit: Hit) -> HitView:
         doc=hit.doc,
         global_doc=hit.global_doc,
         doc_id=hit.doc_id,
+        record_sha256=hit.record_sha256,
         offset=hit.offset,
         before=hit.snippet.before,
         match=hit.snippet.match,

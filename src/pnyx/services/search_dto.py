@@ -52,6 +52,7 @@ class HitView(BaseModel):
     doc: int
     global_doc: int
     doc_id: str
+    record_sha256: str
     offset: int
     before: str
     match: str

@@ -1,5 +1,5 @@
 """Queries the dispatcher needs beyond the job projections: usage already imported, who owns
-an award in the fair-share tree."""
+an award in the fair-share tree, the store's own name for its engines."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, select
 
+from pnyx.store import tables as t
 from pnyx.store import tables_allocation as ta
 
 
@@ -29,3 +30,11 @@ def award_owners(conn: Connection) -> dict[str, tuple[str, str]]:
     c = ta.awards.c
     stmt = select(c.award_id, c.member_id, c.programme_id)
     return {r[0]: (r[1], r[2]) for r in conn.execute(stmt)}
+
+
+def store_namespace(conn: Connection) -> str:
+    """8 hex digits naming this store for good: from the leaf hash of its first ledger entry
+    ("" while the log is empty)."""
+    c = t.events.c
+    first = conn.execute(select(c.leaf_hash).order_by(c.seq).limit(1)).scalar()
+    return bytes(first).hex()[:8] if first is not None else ""

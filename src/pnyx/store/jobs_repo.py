@@ -17,7 +17,7 @@ _JSON = ("command", "env", "accelerator_types", "datasets", "allocated_nodes")
 
 
 def _decode(row: Any) -> dict[str, Any]:
-    out = dict(row._mapping)
+    out: dict[str, Any] = row._asdict()
     for key in _JSON:
         if out.get(key) is not None:
             out[key] = json.loads(out[key])
@@ -82,16 +82,19 @@ def log_row(conn: Connection, job_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def reserved_jobs(
+def reserved_seconds(
     conn: Connection, project_id: str, states: Collection[str]
-) -> list[dict[str, Any]]:
-    """The project's jobs in ``states``: their gang, time limit, acceptable and placed type."""
+) -> list[tuple[str | None, list[str], int]]:
+    """The project's jobs in ``states``, summed: (placed type or None, acceptable types,
+    accelerator-seconds of their time limits) per distinct pair (one aggregate query)."""
     c = tj.jobs.c
-    stmt = select(
-        c.job_id, c.nodes, c.accelerators_per_node, c.time_limit_s, c.accelerator_types,
-        c.accelerator_type,
-    ).where(c.project_id == project_id, c.state.in_(sorted(states)))  # fmt: skip
-    return [_decode(r) for r in conn.execute(stmt)]
+    seconds = func.sum(c.nodes * c.accelerators_per_node * c.time_limit_s)
+    stmt = (
+        select(c.accelerator_type, c.accelerator_types, seconds)
+        .where(c.project_id == project_id, c.state.in_(sorted(states)))
+        .group_by(c.accelerator_type, c.accelerator_types)
+    )
+    return [(r[0], json.loads(r[1]), int(r[2] or 0)) for r in conn.execute(stmt)]
 
 
 def is_proposer(conn: Connection, project_id: str, principal_id: str) -> bool:

@@ -85,7 +85,6 @@ def save_hf_model(
         bos_token_id=cfg.bos_token_id,
         eos_token_id=cfg.eos_token_id,
         pad_token_id=cfg.pad_token_id if cfg.pad_token_id is not None else cfg.eos_token_id,
-        max_length=cfg.max_position_embeddings,
         do_sample=False,
     ).save_pretrained(str(folder))
     for name in TOKENIZER_FILES:

@@ -34,7 +34,9 @@ NAV.append(NavItem("/council", "Council"))
 NAV.append(NavItem("/calls", "Calls"))
 NAV.append(NavItem("/awards", "Awards"))
 NAV.append(NavItem("/datasets", "Datasets"))
+NAV.append(NavItem("/search", "Search data"))
 NAV.append(NavItem("/jobs", "Jobs"))
+NAV.append(NavItem("/models", "Models"))
 NAV.append(NavItem("/record", "Record"))
 
 ENV = Environment(

@@ -9,7 +9,9 @@ Each backend is named after the inventory cluster it serves
 - ``slurm``: one Slurm backend per configured cluster: ``slurm_conf`` / ``slurm_cluster`` /
   ``slurm_log_dir`` and optionally ``slurm_conf2`` / ``slurm_cluster2`` / ``slurm_log_dir2``
   (environment PNYX_SLURM_CONF, ...; ``deploy/slurm/dev-cluster.sh env`` prints them for the
-  test clusters). Without ``slurm_conf``, $SLURM_CONF, then /etc/slurm/slurm.conf.
+  test clusters). Without ``slurm_conf``, $SLURM_CONF, then /etc/slurm/slurm.conf; job output
+  goes to ``slurm_log_dir`` (a path the nodes share), default DATA_DIR/backends/slurm-NAME;
+  ``slurm_accounting`` false when the cluster has no slurmdbd.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _local(name: str, settings: Settings) -> Backend:
 
 
 def _slurm_backends(ctx: ServiceContext, settings: Settings) -> dict[str, Backend]:
-    from pnyx.backends.slurm import SlurmBackend
+    from pnyx.backends.slurm import SlurmBackend, SlurmConfig
 
     configured = [(settings.slurm_conf, settings.slurm_cluster, settings.slurm_log_dir)]
     if settings.slurm_conf2 is not None:
@@ -63,8 +65,13 @@ def _slurm_backends(ctx: ServiceContext, settings: Settings) -> dict[str, Backen
                 f"no Slurm configuration at {path}: set PNYX_SLURM_CONF (for the test clusters: "
                 'eval "$(deploy/slurm/dev-cluster.sh env)")'
             )
-        backend = SlurmBackend(cluster or path.parent.parent.name, conf=path, log_dir=log_dir)
-        name = serving_cluster(ctx, backend.name, "slurm", _types(backend), list(out))
+        slurm_name = cluster or path.parent.parent.name
+        logs = log_dir or settings.data_dir / "backends" / f"slurm-{slurm_name}"
+        config = SlurmConfig(
+            conf=str(path), log_dir=str(logs.resolve()), accounting=settings.slurm_accounting
+        )
+        backend = SlurmBackend(slurm_name, config)
+        name = serving_cluster(ctx, slurm_name, "slurm", _types(backend), list(out))
         out[name] = backend
     return out
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from contract_job import Scenario
 
-from pnyx.backends.base import Backend, BackendError, JobSpec, JobStatus
+from pnyx.backends.base import Backend, BackendError, BackendUnavailableError, JobSpec, JobStatus
 
 ACCELERATOR = "h100"  # the type every test cluster has (Slurm: 4 nodes x 8 fake h100)
 
@@ -54,7 +54,12 @@ class Harness:
         """Poll status until ``until`` holds; fail naming ``what`` after the deadline."""
         deadline = time.monotonic() + self.deadline_s
         while True:
-            status = self.backend.status([job_id])[job_id]
+            try:
+                status = self.backend.status([job_id])[job_id]
+            except BackendUnavailableError:  # callers retry; so does the suite, until deadline
+                assert time.monotonic() < deadline, f"{self.kind} stayed unavailable"
+                self.settle()
+                continue
             if until(status):
                 return status
             if time.monotonic() > deadline:

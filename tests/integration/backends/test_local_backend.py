@@ -215,3 +215,14 @@ def test_impossible_jobs_are_refused_and_not_recorded(
     with pytest.raises(BackendError, match=message):
         backend.submit(spec)
     assert backend.find("t") is None
+
+
+def test_a_job_pnyx_stopped_while_starting_is_lost_not_forgotten(tmp_path: Path) -> None:
+    backend = make(tmp_path, launch_timeout_s=0)
+    backend._store.add(sh("half", "echo never"), time.time())
+    [claimed] = backend._store.claim_slots({"h100": 4}, time.time() - 1)  # then pnyx "dies"
+    assert claimed.phase == "launching"
+    status = backend.status(["half"])["half"]
+    assert status.state is BackendState.LOST
+    assert "supervisor never ran" in status.reason
+    assert backend.nodes()[0].state == "idle"  # its slots are free again

@@ -239,3 +239,10 @@ def test_no_accelerator_is_ever_given_twice(
             assert len(idx) == len(set(idx)), (node, idx)
             assert len(idx) <= 8
         backend.advance(gap)
+
+
+def test_an_unknown_checkpoint_signal_is_refused_at_submit() -> None:
+    backend = FakeBackend()
+    with pytest.raises(BackendError, match="unknown checkpoint signal"):
+        backend.submit(job("a", checkpoint_signal="NOPE"))
+    assert backend.find("a") is None

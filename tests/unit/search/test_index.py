@@ -186,3 +186,17 @@ def test_steps_seeing_reads_order_files() -> None:
     assert steps_seeing(order, "t", 1, 5) == []
     with pytest.raises(InvalidInputError):
         steps_seeing(b'{"order_file": 2}\n', "t", 2, 5)
+
+
+def test_query_validation() -> None:
+    from pnyx.data.search.query import MAX_QUERY_BYTES, check_limit, encode_query
+
+    assert encode_query("é") == "é".encode()
+    with pytest.raises(InvalidInputError, match="empty"):
+        encode_query("")
+    with pytest.raises(InvalidInputError, match="1 MiB"):
+        encode_query("é" * (MAX_QUERY_BYTES // 2 + 1))
+    with pytest.raises(InvalidInputError, match="Unicode"):
+        encode_query("\ud800")
+    with pytest.raises(InvalidInputError, match="limit"):
+        check_limit(1001)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class Hit:
     doc_id: str
     offset: int  # byte offset in the document's UTF-8 text
     snippet: Snippet
+    record_sha256: str  # the document's record hash (what an opt-out removal names)
 
 
 def count_version(index: VersionIndex, pattern: bytes) -> tuple[int, list[int]]:
@@ -92,6 +94,7 @@ def locate_version(index: VersionIndex, pattern: bytes, limit: int) -> list[Hit]
                 doc_id=shard.ids[occ.doc],
                 offset=occ.offset,
                 snippet=shard.snippet(occ, len(pattern)),
+                record_sha256=hashlib.sha256(shard.document_bytes(occ.doc)).hexdigest(),
             )
             for occ in shard.locate(pattern, limit - len(hits))
         )
