@@ -58,7 +58,8 @@ def run_one(cfg: dict[str, Any], *, warmup: int, steps: int, measure_s: float) -
     """Train ``cfg`` for ``warmup`` + up to ``steps`` steps; the figures of the timed steps."""
     import torch
 
-    from pnyx.training import engine, model as tm
+    from pnyx.training import engine
+    from pnyx.training import model as tm
 
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
@@ -81,9 +82,13 @@ def run_one(cfg: dict[str, Any], *, warmup: int, steps: int, measure_s: float) -
 
     def step(i: int) -> float:
         loss = engine.train_step(
-            model, opt, next(batches), lr=engine.lr_at(i, warmup + steps, oc),
-            precision=cfg["precision"], grad_clip=oc.grad_clip,
-        )  # fmt: skip
+            model,
+            opt,
+            next(batches),
+            lr=engine.lr_at(i, warmup + steps, oc),
+            precision=cfg["precision"],
+            grad_clip=oc.grad_clip,
+        )
         return float(loss.item())  # synchronises
 
     t0 = time.perf_counter()
@@ -106,9 +111,14 @@ def run_one(cfg: dict[str, Any], *, warmup: int, steps: int, measure_s: float) -
         **cfg,
         "params": n_params,
         "flop_params": n_flop,
-        "model": {"hidden": mc.hidden_size, "layers": mc.num_layers, "heads": mc.num_heads,
-                  "kv_heads": mc.num_kv_heads, "intermediate": mc.intermediate_size,
-                  "vocab": mc.vocab_size},  # fmt: skip
+        "model": {
+            "hidden": mc.hidden_size,
+            "layers": mc.num_layers,
+            "heads": mc.num_heads,
+            "kv_heads": mc.num_kv_heads,
+            "intermediate": mc.intermediate_size,
+            "vocab": mc.vocab_size,
+        },
         "tokens_per_step": tokens_step,
         "flops_per_token": fpt,
         "build_s": round(build_s, 2),
@@ -189,9 +199,18 @@ def main() -> int:
             results.append({**cfg, "error": "skipped: total budget spent"})
             continue
         limit = min(float(cfg["budget_s"]), left)
-        cmd = [sys.executable, os.path.abspath(__file__), "--one", json.dumps(cfg),
-               "--warmup", str(args.warmup), "--steps", str(args.steps),
-               "--measure-s", str(min(args.measure_s, limit / 4))]  # fmt: skip
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--one",
+            json.dumps(cfg),
+            "--warmup",
+            str(args.warmup),
+            "--steps",
+            str(args.steps),
+            "--measure-s",
+            str(min(args.measure_s, limit / 4)),
+        ]
         if not args.json:
             print(f"running {cfg['name']} (limit {limit:.0f} s)", file=sys.stderr, flush=True)
         t0 = time.monotonic()
@@ -212,9 +231,11 @@ def main() -> int:
     result["configs"] = results
     ok = [r for r in results if r.get("mfu") is not None or r.get("tokens_per_s")]
     best = max(ok, key=lambda r: (r.get("mfu") or 0.0, r.get("tokens_per_s", 0.0)), default=None)
-    result["best"] = None if best is None else {
-        k: best.get(k) for k in ("name", "tokens_per_s", "mfu", "tflops_per_s", "params")
-    }  # fmt: skip
+    result["best"] = (
+        None
+        if best is None
+        else {k: best.get(k) for k in ("name", "tokens_per_s", "mfu", "tflops_per_s", "params")}
+    )
     result["wall_s"] = round(time.monotonic() - t_begin, 1)
     print(json.dumps(result, indent=None if args.json else 2))
     return 0

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     slurm_cluster2: str | None = None
     slurm_log_dir2: Path | None = None
     artifacts_dir: Path | None = None  # content-addressed artifacts; default: DATA_DIR/artifacts
+    artifacts_url: str | None = None  # fsspec URL (s3://...); artifacts_dir caches it
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -54,13 +54,16 @@ DOCS = [
 ]
 
 
-def make_dataset(store: Any, name: str = "tinycode", version: int = 1) -> str:
+def make_dataset(
+    store: Any, name: str = "tinycode", version: int = 1, docs: list[str] | None = None
+) -> str:
     """Store one JSONL shard of DOCS and its manifest; return the manifest's sha256."""
     from pnyx.data.manifest import manifest_bytes
     from pnyx.data.shards import TextRecord, write_text_shard
 
+    docs = DOCS if docs is None else docs
     shard = write_text_shard(
-        TextRecord.of(f"doc-{i}", text, "tests") for i, text in enumerate(DOCS)
+        TextRecord.of(f"doc-{i}", text, "tests") for i, text in enumerate(docs)
     )
     shard_sha = store.put_bytes(shard)
     manifest = {
@@ -71,9 +74,9 @@ def make_dataset(store: Any, name: str = "tinycode", version: int = 1) -> str:
         "source": "tests/integration/models_setup.py",
         "parent": None,
         "shards": [
-            {"sha256": shard_sha, "bytes": len(shard), "records": len(DOCS), "format": "jsonl"}
+            {"sha256": shard_sha, "bytes": len(shard), "records": len(docs), "format": "jsonl"}
         ],
-        "records": len(DOCS),
+        "records": len(docs),
         "bytes": len(shard),
         "tokens": {},
         "metadata": {},
@@ -119,4 +122,22 @@ def make_run_output(out: Path, manifest_sha: str, seen: list[list[int]], **extra
         for i in range(len(seen))
     ]
     (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in metrics))
+    return out
+
+
+def code_docs(n: int) -> list[str]:
+    """``n`` small, distinct Python functions (an acceptance-test corpus)."""
+    verbs = ("add", "scale", "clip", "merge", "count", "parse", "format", "check")
+    nouns = ("items", "values", "names", "lines", "tokens", "paths", "rows", "keys")
+    out = []
+    for i in range(n):
+        verb, noun = verbs[i % len(verbs)], nouns[(i // len(verbs)) % len(nouns)]
+        out.append(
+            f"def {verb}_{noun}_{i}({noun}, limit={i % 7 + 1}):\n"
+            f'    """{verb.title()} the {noun} up to the limit."""\n'
+            f"    result = []\n"
+            f"    for item in {noun}[:limit]:\n"
+            f"        result.append(item)\n"
+            f"    return result\n"
+        )
     return out

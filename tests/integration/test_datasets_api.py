@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pytest
 from fastapi.testclient import TestClient
 from tests.integration.datasets_setup import small_corpora
@@ -123,3 +124,24 @@ def test_cli_add_show_verify_remove_croissant(
     args = ["data", "add", "x", str(c.path), "--modality", "smell", "--license", "MIT"]
     bad = CliRunner().invoke(cli, [*args, "--source", "s", "--db", ctx.db.url])
     assert bad.exit_code != 0 and "unknown modality" in str(bad.exception or bad.output)
+
+
+def test_cli_with_an_fsspec_artifact_url(
+    ctx: ServiceContext, tmp_path: Path, corpora: dict[str, Corpus]
+) -> None:
+    url = f"memory://pnyx-{tmp_path.name}/artifacts"
+    env = {"PNYX_ARTIFACTS_URL": url, "PNYX_ARTIFACTS_DIR": str(tmp_path / "cache")}
+    c = corpora["video"]
+    args = ["data", "add", "clips", str(c.path), "--modality", "video", "--license", "CC0-1.0",
+            "--source", c.source, "--db", ctx.db.url, "--json"]  # fmt: skip
+    added = CliRunner().invoke(cli, args, env=env)
+    assert added.exit_code == 0, added.output
+    shard = json.loads(added.stdout)["shards"][0]["sha256"]
+    fs = fsspec.filesystem("memory")
+    remote = f"/pnyx-{tmp_path.name}/artifacts/sha256/{shard[:2]}/{shard}"
+    assert fs.exists(remote) and not (tmp_path / "cache" / "sha256").exists()
+    verify = ["data", "verify", "clips", "--db", ctx.db.url, "--json"]
+    assert CliRunner().invoke(cli, verify, env=env).exit_code == 0
+    fs.pipe_file(remote, b"tampered")
+    failed = CliRunner().invoke(cli, verify, env=env)
+    assert failed.exit_code == 1 and json.loads(failed.stdout)["ok"] is False

@@ -12,9 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.integration.pnyx_server import Server, cli_env, run_json
+from tests.integration.pnyx_server import Server, cli_env
 
 from pnyx.backends.local import LocalBackend
+from pnyx.cli.common import open_context
+from pnyx.domain.identity import Actor
+from pnyx.services import identity, inventory
+from pnyx.services.demo_allocation import run_allocation_demo
 from pnyx.services.dispatch import run_key
 from pnyx.store.db import Database, url_for_data_dir
 from pnyx.store.dispatch_repo import store_namespace
@@ -24,13 +28,20 @@ pytestmark = pytest.mark.slow
 BURST = 200
 THREADS = 8
 KILL_AFTER = 60  # acknowledged submissions before the SIGKILL
+SYSTEM = Actor.system()
+FACILITY = Path(__file__).resolve().parents[2] / "examples" / "facility-small.yaml"
 
 
-def prepare(data: Path, env: dict[str, str]) -> str:
-    """A demo facility (awards, inventory, its jobs run) and a researcher's API token."""
-    demo = run_json(["demo", "--data", str(data)], env)
-    assert demo["jobs"]["all_final"], demo["jobs"]
-    token: str = run_json(["token", "issue", "res-de", "--data", str(data)], env)["token"]
+def prepare(data: Path) -> str:
+    """Awards (the demo's call) and the small example facility, whose cluster lab-gpu runs on
+    the local engine; a researcher's API token."""
+    ctx = open_context(data, None)
+    for member in ("de", "fr", "it", "es", "pl"):
+        identity.admit_member(ctx, SYSTEM, member, member.upper())
+    run_allocation_demo(ctx)
+    inventory.load_facility(ctx, SYSTEM, inventory.parse_facility_file(FACILITY))
+    token: str = identity.issue_token(ctx, SYSTEM, "res-de", "burst").token
+    ctx.db.dispose()
     return token
 
 
@@ -108,7 +119,7 @@ def wait_all_final(url: str, token: str, timeout_s: float = 240) -> list[dict[st
 def test_sigkill_during_a_submission_burst_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = cli_env(PNYX_LOCAL_ACCELERATORS=json.dumps({"h100": 16}), PNYX_DISPATCH_EVERY_S="0.3")
-    token = prepare(data, env)
+    token = prepare(data)
     store = ["--data", str(data), "--backend", "local"]
     server = Server(store, env, tmp_path / "up.log")
     try:

@@ -1,22 +1,40 @@
 """The dispatcher on the real Slurm test clusters of deploy/slurm/dev-cluster.sh (alpha: 4 nodes
 x 8 fake h100; beta: 2 x 8 fake h200), through the real `pnyx demo` and `pnyx up` processes:
 a job submitted through the API runs on a fake H100 node and its usage is charged to the award;
-the broker sends jobs to both clusters."""
+the broker sends jobs to both clusters; an unreachable controller leaves every job as it was
+(backoff), and once it answers again each job runs exactly once."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.integration.backends.slurm_support import cluster_env
-from tests.integration.pnyx_server import Server, cli_env, run_json
+from tests.integration.jobs_setup import OPERATOR, build_world, request, set_time
+from tests.integration.pnyx_server import Server, cli_env, free_port
+
+from pnyx.backends.slurm import SlurmBackend, SlurmConfig
+from pnyx.cli.common import open_context
+from pnyx.services import accounting, identity, inventory, jobs
+from pnyx.services.context import ServiceContext
+from pnyx.services.demo_allocation import run_allocation_demo
+from pnyx.services.demo_jobs import run_jobs_demo
+from pnyx.services.dispatch import DispatchState, dispatch_once, run_key, store_namespace
+from pnyx.settings import Backend as BackendKind
+from pnyx.settings import Settings
+from pnyx.workers.backends import build_backends
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 FINAL = ("succeeded", "failed", "cancelled")
+FACILITY_100K = Path(__file__).resolve().parents[2] / "examples" / "facility-100k.yaml"
 
 
 def job_body(award_id: str, name: str, types: list[str]) -> dict[str, Any]:
@@ -43,12 +61,30 @@ def wait_final(url: str, headers: dict[str, str], ids: list[str]) -> dict[str, d
         time.sleep(1)
 
 
-def test_api_jobs_run_on_both_slurm_clusters_and_are_charged(tmp_path: Path) -> None:
+def prepare(data: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, Any]]:
+    """The demo's awards and 100k facility; the demo's jobs run on Slurm (what `pnyx demo
+    --backend slurm` does, minus its long training run); a researcher's token."""
+    for key, value in cluster_env().items():  # starts the cluster if needed
+        monkeypatch.setenv(key, value)
+    ctx = open_context(data, None)
+    for member in ("de", "fr", "it", "es", "pl"):
+        identity.admit_member(ctx, OPERATOR, member, member.upper())
+    run_allocation_demo(ctx)
+    inventory.load_facility(ctx, OPERATOR, inventory.parse_facility_file(FACILITY_100K))
+    settings = Settings(data_dir=data, backend=BackendKind.SLURM)
+    summary = run_jobs_demo(ctx, build_backends(ctx, settings), "slurm")
+    token = identity.issue_token(ctx, OPERATOR, "res-de", "e2e").token
+    ctx.db.dispose()
+    return token, summary
+
+
+def test_api_jobs_run_on_both_slurm_clusters_and_are_charged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "data"
-    env = cli_env(**cluster_env(), PNYX_DISPATCH_EVERY_S="0.5")  # starts the cluster if needed
-    demo = run_json(["demo", "--data", str(data), "--backend", "slurm"], env)
-    runs = demo["jobs"]
+    token, runs = prepare(data, monkeypatch)
     assert runs["all_final"], runs
+    assert runs["clusters"] == ["de-booster", "de-secure"]  # served by alpha and beta
     states = {j["name"].rsplit("-", 1)[-1]: (j["state"], j["exit_code"]) for j in runs["jobs"]}
     assert states == {
         "hello": ("succeeded", 0),
@@ -56,7 +92,7 @@ def test_api_jobs_run_on_both_slurm_clusters_and_are_charged(tmp_path: Path) -> 
         "steps": ("succeeded", 0),
         "fails": ("failed", 3),
     }
-    token = run_json(["token", "issue", "res-de", "--data", str(data)], env)["token"]
+    env = cli_env(**cluster_env(), PNYX_DISPATCH_EVERY_S="0.5")
     headers = {"Authorization": f"Bearer {token}"}
     server = Server(["--data", str(data), "--backend", "slurm"], env, tmp_path / "up.log")
     try:
@@ -91,3 +127,81 @@ def test_api_jobs_run_on_both_slurm_clusters_and_are_charged(tmp_path: Path) -> 
         assert record["project_id"] == "polyglot-7b" and record["accelerator_type"] == kind
         assert record["accel_seconds"] >= 2 * 2  # 2 accelerators for at least 2 s
     assert sum(1 for u in usage if u["job_id"] == h100["job_id"]) == 1
+
+
+def unreachable_copy(conf: Path, tmp_path: Path) -> Path:
+    """The cluster's slurm.conf with the controller moved to a port where nothing listens
+    (an unreachable slurmctld, without stopping the one other tests share)."""
+    text = re.sub(r"(?m)^SlurmctldPort=\d+$", f"SlurmctldPort={free_port()}", conf.read_text())
+    copy = tmp_path / "unreachable" / "slurm.conf"
+    copy.parent.mkdir()
+    copy.write_text(text)
+    return copy
+
+
+def slurm_jobs_named(conf: Path, name: str) -> list[str]:
+    out = subprocess.run(
+        ["sacct", "-n", "-X", "-P", f"--name={name}", "-o", "JobID", "-S", "2000-01-01"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "SLURM_CONF": str(conf)},
+    ).stdout
+    return out.split()
+
+
+def test_unreachable_controller_keeps_jobs_and_backs_off(
+    ctx: ServiceContext, tmp_path: Path
+) -> None:
+    env = cluster_env()
+    conf = Path(env["PNYX_SLURM_CONF"])
+    logs = str(tmp_path / "logs")
+    up = {"lab-gpu": SlurmBackend("alpha", SlurmConfig(conf=str(conf), log_dir=logs))}
+    down = {
+        "lab-gpu": SlurmBackend(
+            "alpha", SlurmConfig(conf=str(unreachable_copy(conf, tmp_path)), log_dir=logs)
+        )
+    }
+    world = build_world(ctx)
+    state = DispatchState()
+    cmd = ["sh", "-c", "echo started; sleep 6; echo done"]
+    running = jobs.submit_job(
+        ctx, world.alice, request(world, command=cmd, accelerators_per_node=2)
+    ).job_id
+    dispatch_until(ctx, up, state, lambda: jobs.get_job(ctx, running).state == "running")
+    # the controller stops answering while the job runs, and a new job is submitted
+    queued = jobs.submit_job(
+        ctx, world.alice, request(world, command=cmd, accelerators_per_node=1)
+    ).job_id
+    first = dispatch_once(ctx, OPERATOR, down, state)
+    assert "lab-gpu" in first.unavailable and "retry in 1 s" in first.unavailable["lab-gpu"]
+    assert jobs.get_job(ctx, queued).state == "queued"
+    assert jobs.get_job(ctx, running).state == "running"
+    set_time(ctx, ctx.clock() + timedelta(seconds=1.5))
+    second = dispatch_once(ctx, OPERATOR, down, state)
+    assert "retry in 2 s" in second.unavailable["lab-gpu"]
+    # the controller is back: both jobs end, each ran once in Slurm and was charged once
+    set_time(ctx, ctx.clock() + timedelta(seconds=5))
+    done = ("succeeded", "failed", "cancelled")
+    dispatch_until(
+        ctx, up, state, lambda: all(jobs.get_job(ctx, j).state in done for j in (running, queued))
+    )
+    namespace = store_namespace(ctx)
+    for job_id in (running, queued):
+        view = jobs.get_job(ctx, job_id)
+        assert view.state == "succeeded", view.state_reason
+        names = slurm_jobs_named(conf, f"pnyx-{run_key(job_id, 0, namespace)}")
+        assert names == [view.backend_job_id]
+        assert len([u for u in accounting.list_usage(ctx) if u.job_id == job_id]) == 1
+    assert state.backoff == {}
+
+
+def dispatch_until(
+    ctx: ServiceContext, backends: dict[str, Any], state: DispatchState, done: Any
+) -> None:
+    deadline = time.monotonic() + 180
+    while not done():
+        assert time.monotonic() < deadline, "Slurm jobs did not get there in 180 s"
+        dispatch_once(ctx, OPERATOR, backends, state)
+        time.sleep(0.5)

@@ -256,6 +256,8 @@ class LocalBackend:
         """Finalize an active job that ended; report it LOST if its supervisor vanished."""
         if self._finalize_from_exit(row):
             return
+        if row.pid is not None and row.pid in self._procs:
+            return  # our own child, still running (poll() reaps the ended ones first)
         job_dir = self._job_dir(row)
         if row.pid is None:  # pnyx stopped between taking the slots and recording the supervisor
             supervisor = _read_json(job_dir / "supervisor.json")

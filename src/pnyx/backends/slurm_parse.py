@@ -121,11 +121,11 @@ def _squeue_status(job_id: str, job: dict[str, Any]) -> JobStatus:
     state = map_state(slurm_state)
     reason = str(job.get("state_reason") or "")
     restarts = int(job.get("restart_cnt") or 0)
+    if reason == "None":
+        reason = ""
     if state is BackendState.PENDING and restarts:
         state = BackendState.REQUEUED
-        reason = f"requeued {restarts} time(s); waiting: {reason}"
-    elif reason == "None":
-        reason = ""
+        reason = f"requeued {restarts} time(s)" + (f"; waiting: {reason}" if reason else "")
     exit_code = None
     if state.final:
         exit_code = decode_wait_status(int(job.get("exit_code") or 0))

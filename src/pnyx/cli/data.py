@@ -3,7 +3,8 @@
 Local commands act on the store directly as the facility's administrator (or ``--as`` a
 principal); shards live in the artifact store (``<data dir>/artifacts``, or
 ``PNYX_ARTIFACTS_DIR``). Search commands (index, count, locate, prove) are added to this same
-``app`` by :mod:`pnyx.cli.data_search`.
+``app`` by :mod:`pnyx.cli.data_search`; ``PNYX_ARTIFACTS_URL`` (an fsspec URL) puts the
+artifacts in an object store.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pnyx.cli.remote import Remote
 from pnyx.data.artifacts import ArtifactStore
 from pnyx.data.corpora import make_corpus
 from pnyx.data.ingest import SHARD_LIMIT_BYTES
+from pnyx.data.remote_store import open_artifact_store
 from pnyx.domain.datasets import parse_ref
 from pnyx.domain.identity import Actor, Role
 from pnyx.services import datasets, identity
@@ -45,8 +47,10 @@ AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal")
 
 
 def artifact_store(data: Path | None) -> ArtifactStore:
-    """The artifact store of the addressed data directory (PNYX_ARTIFACTS_DIR overrides)."""
-    return ArtifactStore(Settings(data_dir=data or DEFAULT_DATA_DIR).artifacts_root)
+    """The artifact store of the addressed data directory (PNYX_ARTIFACTS_DIR moves it,
+    PNYX_ARTIFACTS_URL puts it at an fsspec URL cached there)."""
+    settings = Settings(data_dir=data or DEFAULT_DATA_DIR)
+    return open_artifact_store(settings.artifacts_root, settings.artifacts_url)
 
 
 def _actor(ctx: ServiceContext, principal_id: str | None) -> Actor:

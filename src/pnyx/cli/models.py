@@ -33,7 +33,15 @@ app = typer.Typer(help="Models: versions with lineage, evaluations, release and 
 SYSTEM = Actor.system()
 
 
-def _store(data: Path | None) -> ArtifactStore:
+ArtifactsOpt = Annotated[
+    Path | None,
+    typer.Option("--artifacts", help="artifact store directory (default: DATA/artifacts)"),
+]
+
+
+def _store(data: Path | None, artifacts: Path | None = None) -> ArtifactStore:
+    if artifacts is not None:
+        return ArtifactStore(artifacts)
     return models.artifact_store(data or DEFAULT_DATA_DIR)
 
 
@@ -91,11 +99,12 @@ def register(
     description: Annotated[str, typer.Option(help="one paragraph for the card")] = "",
     data: DataOpt = None,
     db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Register the next version of a model from a run's output directory."""
     view = models.register_model_version(
-        open_context(data, db), SYSTEM, _store(data), run_id, model_dir, name, license,
+        open_context(data, db), SYSTEM, _store(data, artifacts), run_id, model_dir, name, license,
         description or f"{name}, trained by run {run_id} on pnyx.",
     )  # fmt: skip
     emit(view, json, lambda v: console.print(f"registered {v.id} ({v.params:,} parameters)"))
@@ -106,10 +115,13 @@ def evaluate(
     ref: Annotated[str, typer.Argument(help="NAME@N")],
     data: DataOpt = None,
     db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Evaluate a model version: held-out perplexity and the multiple-choice benchmark."""
-    reports = evaluation.evaluate_model(open_context(data, db), SYSTEM, _store(data), ref)
+    reports = evaluation.evaluate_model(
+        open_context(data, db), SYSTEM, _store(data, artifacts), ref
+    )
     emit(reports, json, _print_reports)
 
 
@@ -122,13 +134,13 @@ def _print_reports(reports: list[EvalReportView]) -> None:
 def release(
     ref: Annotated[str, typer.Argument(help="NAME@N")],
     data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
+    artifacts: ArtifactsOpt = None, json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Release a model version through the gate of its containment level."""
     if url is not None:
         emit(Remote(url, token).post(f"/api/v1/models/{ref}/release", {}), True)
         return
-    view = models.release_model(open_context(data, db), SYSTEM, _store(data), ref)
+    view = models.release_model(open_context(data, db), SYSTEM, _store(data, artifacts), ref)
     emit(
         view,
         json,
@@ -141,13 +153,15 @@ def download(
     ref: Annotated[str, typer.Argument(help="NAME@N, or NAME for its newest version")],
     out: Annotated[Path, typer.Option("--out", help="directory to write (HF format)")],
     data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
+    artifacts: ArtifactsOpt = None, json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Download a model version as an HF-format directory; every checksum is verified."""
     if url is not None:
         result = download_remote(Remote(url, token), ref, out)
     else:
-        result = models.download_model(open_context(data, db), SYSTEM, _store(data), ref, out)
+        result = models.download_model(
+            open_context(data, db), SYSTEM, _store(data, artifacts), ref, out
+        )
     emit(result, json, lambda r: console.print(
         f"{r.id}: {len(r.files)} files in {r.out}, checksums verified\n"
         f"load: AutoModelForCausalLM.from_pretrained({str(r.out)!r})"

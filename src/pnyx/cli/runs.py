@@ -19,6 +19,7 @@ from pnyx.cli.common import (
     open_context,
 )
 from pnyx.cli.remote import Remote
+from pnyx.data.artifacts import ArtifactStore
 from pnyx.domain.identity import Actor
 from pnyx.services import models, runs
 from pnyx.services.models_dto import RunView
@@ -89,9 +90,14 @@ def register(
     job: Annotated[str | None, typer.Option(help="the job that ran it")] = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    artifacts: Annotated[
+        Path | None, typer.Option(help="artifact store directory (default: DATA/artifacts)")
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Register a training run from its output (run manifest, order file, metrics)."""
-    store = models.artifact_store(data or DEFAULT_DATA_DIR)
+    store = (
+        ArtifactStore(artifacts) if artifacts else models.artifact_store(data or DEFAULT_DATA_DIR)
+    )
     view = runs.register_run_dir(open_context(data, db), Actor.system(), store, out_dir, job)
     emit(view, json, lambda v: console.print(f"registered run {v.run_id} ({v.steps} steps)"))

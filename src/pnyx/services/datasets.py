@@ -27,6 +27,7 @@ from pnyx.data.ingest import (
 )
 from pnyx.data.manifest import check_name, manifest_bytes
 from pnyx.domain import datasets as d
+from pnyx.domain.events import Event
 from pnyx.domain.identity import Actor, Role, require_role
 from pnyx.errors import InvalidInputError, NotFoundError
 from pnyx.services.context import ServiceContext
@@ -80,7 +81,7 @@ def add_version(
     draft = draft_version(
         name, version, parent, modality, license_id, source, items, removed, shard_limit_bytes
     )
-    return _store_and_record(ctx, actor, artifacts, draft, latest, None)
+    return _store_and_record(ctx, actor, artifacts, draft, None)
 
 
 def _store_and_record(
@@ -88,7 +89,6 @@ def _store_and_record(
     actor: Actor,
     artifacts: ArtifactStore,
     draft: VersionDraft,
-    latest: dict[str, Any] | None,
     removal: tuple[dict[str, Any], list[dict[str, str]], str, list[str], str] | None,
 ) -> DatasetVersionView:
     manifest = draft.manifest
@@ -98,7 +98,7 @@ def _store_and_record(
     with ctx.db.transaction() as conn:
         current = repo.dataset_row(conn, manifest["dataset"])
         latest_version = current["latest_version"] if current else None
-        events: list[Any] = [d.decide_add_version(manifest, manifest_artifact, latest_version)]
+        events: list[Event] = [d.decide_add_version(manifest, manifest_artifact, latest_version)]
         if removal is not None:
             parent, removed, reason, runs, basis = removal
             events.append(d.decide_removal(parent, manifest, removed, reason, runs, basis))
@@ -270,7 +270,7 @@ def remove_records(
     )
     runs, basis = affected_runs(ctx, name, parent["version"])
     removal = (parent, removed, reason, runs, basis)
-    view = _store_and_record(ctx, actor, artifacts, draft, parent, removal)
+    view = _store_and_record(ctx, actor, artifacts, draft, removal)
     return RemovalResult(
         dataset=name, from_version=parent["version"], to_version=view.version,
         removed=[r["sha256"] for r in removed], reason=reason, affected_runs=runs,

@@ -65,7 +65,7 @@ def run_training_demo(
     data_dir: Path,
     *,
     steps: int | None = None,
-    timeout_s: float = 240.0,
+    timeout_s: float = 900.0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Train, register, evaluate and release the demo model once; a summary."""

@@ -165,6 +165,8 @@ def dispatch_once(
             state.backoff.pop(name, None)
         except BackendUnavailableError as e:
             pass_.back_off(name, e)
+        except BackendError as e:  # the engine refused a query: report it, carry on
+            pass_.report.errors.append(f"{name}: {e}")
     return pass_.report
 
 
@@ -246,9 +248,10 @@ class _Pass:
             active = [r for r in rows if r["cluster"] == name]
             try:
                 nodes = backend.nodes()
-            except BackendUnavailableError as e:
-                self.back_off(name, e)
-                del ready[name]
+            except BackendError as e:
+                if isinstance(e, BackendUnavailableError):
+                    self.back_off(name, e)
+                    del ready[name]
                 offers[name] = unavailable_offer(name, str(e))
                 continue
             self.state.backoff.pop(name, None)

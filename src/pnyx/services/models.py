@@ -290,5 +290,7 @@ def parse_checksums(text: str) -> dict[str, str]:
         sha, sep, path = line.partition("  ")
         if not sep or len(sha) != 64:
             raise VerificationError(f"{CHECKSUMS} line {i + 1} is malformed: {line!r}")
+        if path in out:
+            raise VerificationError(f"{CHECKSUMS} lists {path} twice")
         out[path] = sha
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -81,7 +81,7 @@ def save_hf_model(
     cfg.use_cache = True
     cfg.architectures = ["LlamaForCausalLM"]
     cfg.save_pretrained(str(folder))
-    GenerationConfig(
+    GenerationConfig(  # type: ignore[no-untyped-call]
         bos_token_id=cfg.bos_token_id,
         eos_token_id=cfg.eos_token_id,
         pad_token_id=cfg.pad_token_id if cfg.pad_token_id is not None else cfg.eos_token_id,
@@ -100,7 +100,7 @@ def gather(
     """Full model and optimiser state on CPU (a collective under DDP/FSDP: call on all ranks)."""
     msd = get_model_state_dict(model, options=_FULL)
     osd = get_optimizer_state_dict(model, optimizer, options=_FULL)
-    return msd, osd
+    return cast(dict[str, torch.Tensor], msd), cast(dict[str, Any], osd)
 
 
 def save_checkpoint(
@@ -146,7 +146,7 @@ def load_checkpoint(
         tied = getattr(getattr(model, "config", None), "tie_word_embeddings", False)
         if tied:
             msd["lm_head.weight"] = msd["model.embed_tokens.weight"]
-    set_model_state_dict(model, msd, options=StateDictOptions(full_state_dict=True))
+    set_model_state_dict(model, cast(Any, msd), options=StateDictOptions(full_state_dict=True))
     flat = load_file(str(folder / "optimizer.safetensors"))
     state: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in flat.items():
@@ -159,7 +159,7 @@ def load_checkpoint(
     set_optimizer_state_dict(
         model,
         optimizer,
-        {"state": state, "param_groups": groups},
+        cast(Any, {"state": state, "param_groups": groups}),
         options=StateDictOptions(full_state_dict=True),
     )
     rng = load_file(str(folder / "rng.safetensors"))

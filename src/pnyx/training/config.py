@@ -177,9 +177,7 @@ def parse_config(
     train = _build(TrainConfig, raw.get("train"), "train")
     links = _build(Links, raw.get("links"), "links")
     environ = os.environ if env is None else env
-    links = Links(
-        **{k: getattr(links, k) or environ.get(v) or None for k, v in LINK_ENV.items()}
-    )
+    links = Links(**{k: getattr(links, k) or environ.get(v) or None for k, v in LINK_ENV.items()})
     cfg = RunConfig(model, preset, data, tok, optim, train, links)
     _validate(cfg)
     return cfg

@@ -138,9 +138,7 @@ def load_corpus(dc: DataConfig) -> Corpus:
         )
     if not texts:
         raise InvalidInputError("the configured dataset versions hold no documents")
-    return Corpus(
-        infos, texts, np.asarray(ds_col, np.int32), np.asarray(idx_col, np.int64), shas
-    )
+    return Corpus(infos, texts, np.asarray(ds_col, np.int32), np.asarray(idx_col, np.int64), shas)
 
 
 class Packer:
@@ -156,8 +154,7 @@ class Packer:
         self.samples_per_epoch = self.total_tokens // seq_len
         if self.samples_per_epoch < 1:
             raise InvalidInputError(
-                f"the data holds {self.total_tokens} tokens, fewer than one sequence "
-                f"of {seq_len}"
+                f"the data holds {self.total_tokens} tokens, fewer than one sequence of {seq_len}"
             )
         self._epoch = -1
         self._stream = np.zeros(0, np.int64)

@@ -117,7 +117,7 @@ def train_step(
         sync_ctx = _maybe_no_sync(model, no_sync and i < n - 1)
         with sync_ctx, autocast(precision, device):
             loss = causal_lm_loss(model, ids)
-        (loss / n).backward()
+        (loss / n).backward()  # type: ignore[no-untyped-call]
         total += loss.detach().float()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -127,8 +127,9 @@ def train_step(
 
 
 def _maybe_no_sync(model: nn.Module, skip: bool) -> contextlib.AbstractContextManager[None]:
-    if skip and hasattr(model, "no_sync"):
-        ctx: contextlib.AbstractContextManager[None] = model.no_sync()
+    no_sync = getattr(model, "no_sync", None)
+    if skip and callable(no_sync):
+        ctx: contextlib.AbstractContextManager[None] = no_sync()
         return ctx
     return contextlib.nullcontext()
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
 
@@ -46,7 +47,7 @@ class ModelConfig:
 # CPU demo (a few million), "1b" the GPU benchmark (TinyLlama-like, head dimension 128).
 PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(
-        vocab_size=2048, hidden_size=128, intermediate_size=344, num_layers=2, num_heads=4,
+        vocab_size=2048, hidden_size=160, intermediate_size=432, num_layers=2, num_heads=4,
         num_kv_heads=4, max_seq_len=128,
     ),
     "demo": ModelConfig(
@@ -114,24 +115,29 @@ def build_model(
     with torch.device(device):
         model = LlamaForCausalLM(cfg)
     if dtype != torch.float32:
-        model = model.to(dtype)
+        nn.Module.to(model, dtype=dtype)
     model.config.use_cache = False  # training; generation turns it back on per call
     return model
 
 
-def count_params(model: torch.nn.Module) -> int:
+def count_params(model: nn.Module) -> int:
     """All parameters (tied weights counted once)."""
     return sum(p.numel() for p in model.parameters())
 
 
-def flop_params(model: torch.nn.Module) -> int:
+def flop_params(model: nn.Module) -> int:
     """Parameters that cost matrix-product FLOPs: all but the input embedding (unless tied)."""
     total = count_params(model)
-    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    out = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    if emb is None or (out is not None and out.weight is emb.weight):
+    get_in = getattr(model, "get_input_embeddings", None)
+    get_out = getattr(model, "get_output_embeddings", None)
+    emb = get_in() if callable(get_in) else None
+    out = get_out() if callable(get_out) else None
+    if not isinstance(emb, nn.Module):
         return total
-    return total - emb.weight.numel()
+    weight = emb.get_parameter("weight")
+    if isinstance(out, nn.Module) and out.get_parameter("weight") is weight:
+        return total
+    return total - weight.numel()
 
 
 def flops_per_token(n_params: int, mc: ModelConfig, seq_len: int) -> float:

@@ -12,12 +12,13 @@ with a checkpoint (what a preempted job leaves behind).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -73,7 +74,8 @@ def setup_dist(device_pref: str) -> Dist:
     device = torch.device(f"cuda:{local}") if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
+    under_torchrun = "RANK" in os.environ and "MASTER_ADDR" in os.environ
+    if (world > 1 or under_torchrun) and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return Dist(rank, world, local, device)
 
@@ -320,12 +322,10 @@ class Trainer:
         if final.exists():
             shutil.rmtree(final)
         final.mkdir()
-        for name in os.listdir(last):
-            if name.endswith(".json") and name in ("trainer_state.json", "optimizer.json"):
-                continue
-            if name in ("optimizer.safetensors", "rng.safetensors"):
-                continue
-            shutil.copyfile(last / name, final / name)
+        skip = {"trainer_state.json", "optimizer.json", "optimizer.safetensors", "rng.safetensors"}
+        for src in sorted(last.iterdir()):
+            if src.name not in skip:
+                shutil.copyfile(src, final / src.name)
 
     def _write_manifest(self, status: str) -> dict[str, Any]:
         if not self.d.main:
@@ -335,8 +335,7 @@ class Trainer:
         manifest = {
             "run_manifest": provenance.RUN_MANIFEST_FORMAT,
             "status": status,
-            "links": {k: getattr(cfg.links, k) for k in ("job_id", "award_id", "resolution_id",
-                                                          "project_id")},  # fmt: skip
+            "links": dataclasses.asdict(cfg.links),
             "datasets": [ds.record() for ds in self.corpus.datasets],
             "tokenizer": {
                 "sha256": file_sha256(self.tok_dir / "tokenizer.json"),
@@ -374,10 +373,8 @@ class Trainer:
         }
         path = self.out / "run_manifest.json"
         if path.is_file():  # keep the first start time across resumes
-            try:
+            with suppress(ValueError, KeyError):
                 manifest["started_at"] = json.loads(path.read_text())["started_at"]
-            except (ValueError, KeyError):
-                pass
         manifest["updated_at"] = provenance.now_iso()
         provenance.write_manifest(path, manifest)
         return manifest
@@ -393,9 +390,10 @@ def _truncate_metrics(path: Path, last_step: int) -> None:
         path.write_text("", encoding="utf-8")
         return
     keep = [
-        ln for ln in path.read_text(encoding="utf-8").splitlines(keepends=True)
+        ln
+        for ln in path.read_text(encoding="utf-8").splitlines(keepends=True)
         if ln.strip() and json.loads(ln)["step"] <= last_step
-    ]  # fmt: skip
+    ]
     path.write_text("".join(keep), encoding="utf-8")
 
 
@@ -403,8 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; errors print one line and exit 2."""
     p = argparse.ArgumentParser(prog="python -m pnyx.training.run", description=__doc__)
     p.add_argument("--config", required=True, type=Path, help="training config (JSON or YAML)")
-    p.add_argument("--out", required=True, type=Path, help="output folder (resumes if it has "
-                   "checkpoints)")  # fmt: skip
+    p.add_argument(
+        "--out", required=True, type=Path, help="output folder (resumes if it has checkpoints)"
+    )
     p.add_argument("--stop-after", type=int, default=None, help="stop after this step")
     args = p.parse_args(argv)
     d: Dist | None = None

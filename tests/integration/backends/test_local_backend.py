@@ -66,7 +66,8 @@ from pathlib import Path
 from pnyx.backends.base import JobSpec
 from pnyx.backends.local import LocalBackend
 b = LocalBackend(state_dir=Path(sys.argv[1]), accelerators={"h100": 4})
-b.submit(JobSpec("survivor", ("sh", "-c", "sleep 2; echo finished; exit 5"), "h100"))
+script = "until [ -e go ]; do sleep 0.05; done; echo finished; exit 5"
+b.submit(JobSpec("survivor", ("sh", "-c", script), "h100", workdir=sys.argv[1]))
 print("submitted", flush=True)
 time.sleep(600)
 """
@@ -83,6 +84,7 @@ def test_a_new_backend_re_attaches_after_pnyx_was_killed(tmp_path: Path) -> None
     backend = make(tmp_path)
     assert backend.find("survivor") is not None
     assert backend.status(["survivor"])["survivor"].state is BackendState.RUNNING
+    (tmp_path / "go").touch()
     done = wait(backend, "survivor", final)
     assert done.state is BackendState.FAILED
     assert done.exit_code == 5
@@ -91,13 +93,15 @@ def test_a_new_backend_re_attaches_after_pnyx_was_killed(tmp_path: Path) -> None
 
 
 def test_a_dropped_backend_object_is_replaced_without_losing_the_job(tmp_path: Path) -> None:
+    spec = sh("j", "until [ -e go ]; do sleep 0.05; done; echo done", workdir=str(tmp_path))
     first = make(tmp_path)
-    first.submit(sh("j", "sleep 1; echo done"))
+    first.submit(spec)
     wait(first, "j", running)
     del first
     second = make(tmp_path)
     assert second.status(["j"])["j"].state is BackendState.RUNNING
-    assert second.submit(sh("j", "sleep 1; echo done")) == second.find("j")  # not started again
+    assert second.submit(spec) == second.find("j")  # not started again
+    (tmp_path / "go").touch()
     assert wait(second, "j", final).state is BackendState.SUCCEEDED
     assert second.logs("j").count("done") == 1
 
@@ -131,12 +135,14 @@ def test_a_job_killed_from_outside_fails_with_the_signal(tmp_path: Path) -> None
 
 def test_a_job_waits_for_slots_then_runs(tmp_path: Path) -> None:
     backend = make(tmp_path, slots=2)
-    backend.submit(sh("big", "sleep 1.5", accelerators_per_node=2))
+    gate = "until [ -e go ]; do sleep 0.05; done"
+    backend.submit(sh("big", gate, accelerators_per_node=2, workdir=str(tmp_path)))
     backend.submit(sh("small", "echo CUDA=$CUDA_VISIBLE_DEVICES"))
     pending = backend.status(["small"])["small"]
     assert pending.state is BackendState.PENDING
     assert "waiting for 1 free h100" in pending.reason
     assert backend.nodes()[0].state == "allocated"
+    (tmp_path / "go").touch()
     big = wait(backend, "big", final)
     small = wait(backend, "small", final)
     assert small.state is BackendState.SUCCEEDED

@@ -11,6 +11,7 @@ from pydantic import Field
 from pnyx.api.deps import Caller, Ctx
 from pnyx.api.schemas import Body
 from pnyx.data.artifacts import ArtifactStore
+from pnyx.data.remote_store import open_artifact_store
 from pnyx.errors import InvalidInputError
 from pnyx.services import datasets
 from pnyx.services.datasets_dto import (
@@ -24,8 +25,9 @@ router = APIRouter(prefix="/api/v1", tags=["datasets"])
 
 
 def get_artifacts(request: Request) -> ArtifactStore:
-    """The server's artifact store (Settings.artifacts_root)."""
-    return ArtifactStore(request.app.state.settings.artifacts_root)
+    """The server's artifact store (Settings.artifacts_root, or Settings.artifacts_url)."""
+    settings = request.app.state.settings
+    return open_artifact_store(settings.artifacts_root, settings.artifacts_url)
 
 
 Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]

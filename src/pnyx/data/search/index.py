@@ -18,7 +18,6 @@ import json
 import mmap
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,12 +226,6 @@ def _open_checked(store: ArtifactStore, index_sha256: str) -> ShardIndex:
         )
     check_index_files(index_sha256, manifest, paths)
     return ShardIndex(index_sha256, manifest, paths)
-
-
-def cached_indexes() -> Iterator[ShardIndex]:
-    """The indexes this process holds open (for tests and memory reports)."""
-    with _LOCK:
-        return iter([entry[1] for entry in _CACHE.values()])
 
 
 def close_all() -> None:
