@@ -5,10 +5,11 @@ DATA   ?= .pnyx-demo
 STAMP  := $(VENV)/.pnyx-installed
 BIN    := $(VENV)/bin
 PG     := deploy/postgres-test.sh
+SLURM  := deploy/slurm/dev-cluster.sh
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo lint fmt test system-deps pg-start pg-stop clean
+.PHONY: help venv demo lint fmt test system-deps pg-start pg-stop slurm-start slurm-stop clean
 
 help:
 	@echo "make venv      create $(VENV) and install pnyx with dev extras"
@@ -17,6 +18,7 @@ help:
 	@echo "make fmt       ruff format + ruff check --fix"
 	@echo "make test      install missing Debian packages, lint, start PostgreSQL, run pytest"
 	@echo "make pg-stop   stop the throwaway PostgreSQL"
+	@echo "make slurm-stop  stop the Slurm test clusters (deploy/slurm/dev-cluster.sh)"
 	@echo "make clean     remove $(VENV), caches and $(DATA)"
 
 venv: $(STAMP)
@@ -50,9 +52,12 @@ fmt: venv
 system-deps:
 	@bash deploy/system-deps.sh
 
+# The Slurm test clusters stay up too (`make slurm-stop`); a PNYX_SLURM_CONF already in the
+# environment names another cluster and none is started.
 test: system-deps venv lint
 	@url="$${PNYX_TEST_PG_URL:-$$($(PG) start)}" && \
 	  echo "PNYX_TEST_PG_URL=$$url" && \
+	  if [ -z "$${PNYX_SLURM_CONF:-}" ]; then $(SLURM) start && eval "$$($(SLURM) env)"; fi && \
 	  PNYX_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 pg-start:
@@ -60,6 +65,12 @@ pg-start:
 
 pg-stop:
 	@$(PG) stop
+
+slurm-start:
+	@$(SLURM) start
+
+slurm-stop:
+	@$(SLURM) stop
 
 clean:
 	rm -rf $(VENV) $(DATA) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache \

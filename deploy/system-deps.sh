@@ -5,11 +5,14 @@
 #   chromium          browser tests (Playwright with executable_path=/usr/bin/chromium)
 #   fonts-liberation  so pages render with real metrics in headless Chromium
 #   make, python3, python3-venv   the Makefile and its .venv
+#   slurm-wlm, munge  the real Slurm 22.05 test clusters of deploy/slurm/dev-cluster.sh
+#   slurmdbd, mariadb-server      their accounting database (sacct usage import, sacctmgr shares)
 #   python3.11-doc    demo/test text corpus (HTML docs, PSF-2.0) and images (its PNGs)
 #   espeak-ng         demo/test audio corpus: speech synthesised offline to WAV
 set -euo pipefail
 
 PACKAGES=(postgresql chromium fonts-liberation make python3 python3-venv python3.11-doc espeak-ng)
+PACKAGES+=(slurm-wlm munge slurmdbd mariadb-server)  # deploy/slurm/dev-cluster.sh
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'

@@ -182,6 +182,8 @@ EOF
         if cmp -s "$cdir/etc/$f.new" "$cdir/etc/$f"; then
             rm "$cdir/etc/$f.new"
         else
+            [[ -f "$cdir/etc/$f" ]] && alive "$cdir/run/slurmctld.pid" \
+                && log "warning: $c/etc/$f changed while $c runs: '$0 stop' then 'start' applies it"
             mv "$cdir/etc/$f.new" "$cdir/etc/$f"
         fi
     done
@@ -369,6 +371,8 @@ cmd_status() {
 cmd_env() {
     cat <<EOF
 export PNYX_SLURM_DIR=$DIR
+export PNYX_SLURM_PORT=$PORT
+export PNYX_SLURM_SECOND=$SECOND
 export SLURM_CONF=$(conf_of alpha)
 export PNYX_SLURM_CLUSTER=alpha
 export PNYX_SLURM_CONF=$(conf_of alpha)

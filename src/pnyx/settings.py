@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     slurm_cluster: str | None = None  # its Slurm ClusterName (and inventory id when declared)
     slurm_log_dir: Path | None = None  # where its jobs write their output (shared with nodes)
     slurm_accounting: bool = True  # slurmdbd present (sacct usage, --account)
+    dataset_sites: dict[str, list[str]] = {}  # "name@version" -> sites holding a copy (broker)
     slurm_conf2: Path | None = None  # an optional second Slurm cluster (multi-cluster tests)
     slurm_cluster2: str | None = None
     slurm_log_dir2: Path | None = None

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pnyx.data.artifacts import ArtifactStore
 from pnyx.domain.allocation import CallSpec, ProposalSpec, ReviewPolicy
 from pnyx.domain.containment import ContainmentLevel
 from pnyx.domain.identity import Actor, NewPrincipal, Role
-from pnyx.services import awards, calls, identity, inventory, programmes, reviews
+from pnyx.services import awards, calls, datasets, identity, inventory, programmes, reviews
 from pnyx.services.context import ServiceContext
 from pnyx.services.jobs_dto import JobRequest
 
@@ -106,3 +107,14 @@ def request(world: JobWorld, **overrides: object) -> JobRequest:
     }
     fields.update(overrides)
     return JobRequest.model_validate(fields)
+
+
+def add_dataset(ctx: ServiceContext, root: Path, name: str = "web-text") -> str:
+    """Ingest a two-file text dataset under ``root``; its ``name@version`` reference."""
+    files = root / f"{name}-files"
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "a.txt").write_text("An open sentence.\n")
+    (files / "b.txt").write_text("Another open sentence.\n")
+    store = ArtifactStore(root / "artifacts")
+    view = datasets.add_version(ctx, OPERATOR, store, name, files, "text", "CC0-1.0", "tests")
+    return f"{name}@{view.version}"

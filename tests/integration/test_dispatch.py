@@ -3,14 +3,17 @@ usage charged exactly once, restart reconciliation, brokering across two cluster
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world, request
 
 from pnyx.backends.base import BackendState, JobSpec
 from pnyx.backends.fake import FakeBackend, FakeNode, FakeProgram
+from pnyx.errors import NotFoundError
 from pnyx.services import accounting, jobs
 from pnyx.services.context import ServiceContext
 from pnyx.services.dispatch import (
@@ -21,7 +24,10 @@ from pnyx.services.dispatch import (
     run_key,
     store_namespace,
 )
+from pnyx.services.dispatch_order import serving_cluster
 from pnyx.services.jobs_dto import JobView
+from pnyx.store.tables import events
+from pnyx.workers.dispatcher import Dispatcher
 
 MIX_NODES = [
     FakeNode("mi-a", "mi300x", 2),
@@ -61,7 +67,7 @@ class Site:
 
     def key(self, job_id: str, run: int = 0) -> str:
         """The engine's name of the job's run (this store's namespace, the id, the run)."""
-        return run_key(job_id, run, store_namespace(self.ctx))
+        return run_key(job_id, run, store_namespace(self.ctx, OPERATOR))
 
     def later(self, seconds: float) -> None:
         self.ctx.clock.now += timedelta(seconds=seconds)  # type: ignore[attr-defined]
@@ -361,10 +367,38 @@ def test_a_job_left_preempted_by_a_crash_is_requeued(ctx: ServiceContext) -> Non
 
 def test_run_keys_carry_the_store_namespace(ctx: ServiceContext) -> None:
     site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    with pytest.raises(NotFoundError):
+        store_namespace(ctx)  # no dispatcher ran yet
     job_id = site.submit()
     site.run()
+    site.state = DispatchState()  # a restart reads the recorded namespace again
+    site.run()
     namespace = store_namespace(ctx)
-    assert len(namespace) == 8 and site.key(job_id) == f"{namespace}-{job_id}"
+    assert re.fullmatch(r"[0-9a-f]{8}", namespace)
+    assert site.key(job_id) == f"{namespace}-{job_id}"
     assert site.gpu.find(job_id) is None  # never the bare id: another store may use it
     assert run_key(job_id, 2, namespace) == f"{namespace}-{job_id}.r2"
     assert run_key(job_id, 0) == job_id
+    with ctx.db.read() as conn:
+        kinds = conn.execute(select(events.c.kind).where(events.c.kind == "dispatch.namespace_set"))
+        assert len(kinds.all()) == 1
+
+
+def test_which_inventory_cluster_an_engine_serves(ctx: ServiceContext) -> None:
+    build_world(ctx)
+    assert serving_cluster(ctx, "lab-mix", "slurm", ["h100"]) == "lab-mix"  # declared: itself
+    assert serving_cluster(ctx, "local", "local", ["h100"]) == "lab-gpu"  # engine and type
+    assert serving_cluster(ctx, "alpha", "slurm", ["mi300x"]) == "lab-mix"  # type only
+    assert serving_cluster(ctx, "alpha", "slurm", ["h100"], taken=["lab-gpu"]) == "alpha"
+    assert serving_cluster(ctx, "beta", "slurm", ["h200"]) == "beta"  # nothing fits
+
+
+def test_the_worker_runs_passes_over_its_backends(ctx: ServiceContext) -> None:
+    site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    job_id = site.submit()
+    worker = Dispatcher(ctx, site.backends())
+    report = worker.run_once()
+    assert report.placed == [job_id] and site.job(job_id).state == "running"
+    site.gpu.set_unavailable()
+    assert "lab-gpu" in worker.run_once().unavailable
+    assert worker.state.backoff["lab-gpu"].failures == 1

@@ -158,6 +158,6 @@ def namespace_of(data: Path) -> str:
     db = Database(url_for_data_dir(data))
     try:
         with db.read() as conn:
-            return store_namespace(conn)
+            return store_namespace(conn) or ""
     finally:
         db.dispose()

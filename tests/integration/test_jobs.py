@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world, request, set_time
+from tests.integration.jobs_setup import (
+    OPERATOR,
+    JobWorld,
+    add_dataset,
+    build_world,
+    request,
+    set_time,
+)
 
 from pnyx.domain.identity import Actor, Role
 from pnyx.errors import (
@@ -45,9 +53,14 @@ def run_to(ctx: ServiceContext, job_id: str, *states: str) -> None:
 
 
 def test_a_job_goes_through_its_whole_life_and_replay_agrees(
-    ctx: ServiceContext, world: JobWorld
+    ctx: ServiceContext, world: JobWorld, tmp_path: Path
 ) -> None:
-    job = svc.submit_job(ctx, world.alice, request(world, checkpoint_signal="USR1", grace_s=60))
+    ref = add_dataset(ctx, tmp_path)
+    with pytest.raises(InvalidInputError, match="no dataset version web-text@2"):
+        svc.submit_job(ctx, world.alice, request(world, datasets=["web-text@2"]))
+    extra = {"checkpoint_signal": "USR1", "grace_s": 60, "datasets": [ref]}
+    job = svc.submit_job(ctx, world.alice, request(world, **extra))
+    assert job.datasets == ["web-text@1"]
     assert (job.job_id, job.state, job.submitter, job.runs) == ("j-000001", "queued", "alice", 0)
     assert job.env == {"HF_TOKEN": "secret-value"} and job.checkpoint_signal == "USR1"
     placed = svc.place_job(ctx, OPERATOR, job.job_id, "lab-gpu", "h100", "free h100 on lab-gpu")
@@ -122,6 +135,7 @@ REFUSALS: list[tuple[str, dict[str, Any], type[PnyxError], str]] = [
     ("too many per node", {"accelerators_per_node": 9}, InvalidInputError, "x 9 accelerators"),
     ("no hours left", {"nodes": 2, "time_limit_s": 7 * 3600}, PermissionDeniedError, "hours left"),
     ("empty command", {"command": []}, InvalidInputError, "command"),
+    ("unknown dataset", {"datasets": ["nope@1"]}, InvalidInputError, "no dataset version nope@1"),
     ("zero nodes", {"nodes": 0}, InvalidInputError, "nodes"),
     ("no time", {"time_limit_s": 0}, InvalidInputError, "time_limit_s"),
 ]
@@ -252,6 +266,9 @@ def test_list_filters_by_state_and_cluster(ctx: ServiceContext, world: JobWorld)
     assert [j.job_id for j in svc.list_jobs(ctx, ["queued", "placed"])] == ids[:2]
     assert [j.job_id for j in svc.list_jobs(ctx, cluster="lab-gpu")] == [ids[1]]
     assert [len(j.history) for j in svc.list_jobs(ctx, ["placed"])] == [2]
+    newest = svc.list_jobs(ctx, newest_first=True, limit=2)
+    assert [(j.job_id, len(j.history)) for j in newest] == [(ids[2], 2), (ids[1], 2)]
+    assert (svc.count_jobs(ctx), svc.count_jobs(ctx, ["queued", "cancelled"])) == (3, 2)
     with pytest.raises(InvalidInputError, match="unknown state 'done'"):
         svc.list_jobs(ctx, ["done"])
 

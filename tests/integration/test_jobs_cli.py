@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pnyx_server import Server, cli_env, run_cli, run_json
 from tests.conftest import FakeClock
-from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world
+from tests.integration.jobs_setup import OPERATOR, JobWorld, add_dataset, build_world
 from typer.testing import CliRunner
 
 from pnyx.cli.main import app as cli
@@ -42,24 +42,26 @@ SUBMIT = (
     "job", "submit", "--as", "alice", "--project", "alpha", "--types", "a100,h100",
     "--nodes", "1", "--gpus-per-node", "8", "--time", "1h30m", "--containment", "CL-1",
     "--preemptible", "--checkpoint-signal", "USR1", "--grace", "60",
-    "--dataset", "web-text@3", "--env", "HF_TOKEN=s3cr=t", "--name", "pretrain",
+    "--dataset", "web-text@1", "--env", "HF_TOKEN=s3cr=t", "--name", "pretrain",
 )  # fmt: skip
 
 
-def test_submit_show_list_round_trip(ctx: ServiceContext) -> None:
+def test_submit_show_list_round_trip(ctx: ServiceContext, tmp_path: Path) -> None:
     world = build_world(ctx, around_today())
+    add_dataset(ctx, tmp_path)
     made = invoke(
         ctx, *SUBMIT, "--award", world.award_alpha, command=("python", "-m", "train", "--x", "1")
     )
     assert made["command"] == ["python", "-m", "train", "--x", "1"]
     assert (made["time_limit_s"], made["grace_s"], made["preemptible"]) == (5400, 60, True)
-    assert made["accelerator_types"] == ["a100", "h100"] and made["datasets"] == ["web-text@3"]
+    assert made["accelerator_types"] == ["a100", "h100"] and made["datasets"] == ["web-text@1"]
     assert made["env"] == {"HF_TOKEN": "s3cr=t"}
     shown = invoke(ctx, "job", "show", made["job_id"], "--as", "alice")
     assert shown == made
     assert invoke(ctx, "job", "show", made["job_id"], "--as", "bob")["env"] is None
     assert invoke(ctx, "job", "list") == [made]  # the administrator sees everything
     assert invoke(ctx, "job", "list", "--state", "running") == []
+    assert invoke(ctx, "job", "list", "--state", "running,queued", "--as", "alice") == [made]
 
 
 def test_spec_file_with_options_on_top(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -80,8 +82,9 @@ def test_spec_file_with_options_on_top(ctx: ServiceContext, tmp_path: Path) -> N
     assert {k: shown[k] for k in spec} == spec
 
 
-def test_cancel_logs_and_refusals(ctx: ServiceContext) -> None:
+def test_cancel_logs_and_refusals(ctx: ServiceContext, tmp_path: Path) -> None:
     world = build_world(ctx, around_today())
+    add_dataset(ctx, tmp_path)
     job = invoke(ctx, *SUBMIT, "--award", world.award_alpha, command=("true",))
     svc.record_job_log(ctx, OPERATOR, job["job_id"], "hello from the job\n")
     logs = invoke(ctx, "job", "logs", job["job_id"], "--as", "alice")

@@ -11,11 +11,12 @@ from pnyx.data.artifacts import ArtifactStore
 from pnyx.data.manifest import manifest_bytes
 from pnyx.data.shards import TextRecord, write_text_shard
 
-WORDS = (
+_TEXT = (
     "the model reads data from shards and every shard has a hash so anyone can check "
     "which documents were seen at each step of training open weights for everyone council "
     "vote award facility accelerator token sequence python def return class import"
-).split()
+)
+WORDS = _TEXT.split()
 
 
 def documents(n: int = 40, seed: int = 0) -> list[TextRecord]:

@@ -136,6 +136,7 @@ def test_lost_is_a_failure_whose_reason_says_lost() -> None:
         ({"checkpoint_signal": "KILL"}, "checkpoint_signal"),
         ({"checkpoint_signal": "USR1", "grace_s": 3600}, "grace_s"),
         ({"datasets": ["no-version"]}, "datasets"),
+        ({"datasets": ["web-text@v1"]}, "datasets"),
         ({"project_id": "Not A Slug"}, "project_id"),
         ({"award_id": ""}, "award_id"),
     ],

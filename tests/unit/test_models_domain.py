@@ -179,6 +179,11 @@ def test_run_from_manifest_checks_status_and_links() -> None:
     event = m.run_from_manifest(manifest, **kw)
     assert event.datasets == [{"dataset": "d", "version": 2, "manifest_sha256": "66" * 32}]
     assert event.resolution_id == "r-1" and event.hardware == "device=cpu, world_size=2"
+    for run_key in ("52c77e00-j-1", "ns-j-1.r2"):
+        links = {**manifest["links"], "job_id": run_key}  # type: ignore[dict-item]
+        assert m.run_from_manifest({**manifest, "links": links}, **kw).job_id == "j-1"
+    with pytest.raises(InvalidInputError, match="job_id 'x-j-11'"):
+        m.run_from_manifest({**manifest, "links": {"job_id": "x-j-11"}}, **kw)
     with pytest.raises(InvalidInputError, match="award_id 'p-1', the job says 'p-2'"):
         m.run_from_manifest(manifest, **{**kw, "award_id": "p-2"})
     with pytest.raises(ConflictError, match="running"):

@@ -13,6 +13,7 @@ answer raises :class:`BackendUnavailableError`; a request Slurm refuses raises B
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,7 +64,7 @@ def run_command(
 ) -> subprocess.CompletedProcess[str]:
     """Run a Slurm command; a missing binary or a timeout means the engine is unavailable."""
     try:
-        return subprocess.run(  # noqa: S603 - argv built by this module, no shell
+        return subprocess.run(
             list(argv),
             input=input,
             capture_output=True,
@@ -82,8 +83,8 @@ def run_command(
 class SlurmConfig:
     """Where one Slurm cluster is and how pnyx uses it."""
 
+    log_dir: str  # job output files, one per job (a path the nodes share)
     conf: str | None = None  # its slurm.conf; None: the SLURM_CONF of this process
-    log_dir: str = "/tmp/pnyx-slurm-jobs"  # job output files (a path the nodes share)
     partitions: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PARTITIONS))
     # containment level -> partition
     accounting: bool = True  # slurmdbd present: sacct and --account work
@@ -99,11 +100,9 @@ class SlurmConfig:
 class SlurmBackend:
     """The :class:`~pnyx.backends.base.Backend` of one Slurm cluster."""
 
-    def __init__(
-        self, name: str, config: SlurmConfig | None = None, *, run: Runner = run_command
-    ) -> None:
+    def __init__(self, name: str, config: SlurmConfig, *, run: Runner = run_command) -> None:
         self.name = name
-        self.config = config or SlurmConfig()
+        self.config = config
         self._run = run
         self._env = dict(os.environ, TZ="UTC")
         if self.config.conf:
@@ -118,7 +117,7 @@ class SlurmBackend:
             return existing
         script = self.render(spec)
         Path(self.config.log_dir).mkdir(parents=True, exist_ok=True)
-        out = self._slurm(["sbatch", "--parsable"], input=script, refuse=True)
+        out = self.run_slurm(["sbatch", "--parsable"], input=script, refuse=True)
         backend_id = out.strip().split(";")[0]
         if not backend_id.isdigit():
             raise BackendError(f"sbatch printed no job id: {out!r}")
@@ -142,7 +141,9 @@ class SlurmBackend:
     def find(self, job_id: str) -> str | None:
         """The Slurm id of the newest job named for ``job_id``: controller first, then sacct."""
         name = job_name(job_id)
-        out = self._slurm(["squeue", "--noheader", f"--name={name}", "--format=%A", "--states=all"])
+        out = self.run_slurm(
+            ["squeue", "--noheader", f"--name={name}", "--format=%A", "--states=all"]
+        )
         ids = [int(x) for x in out.split() if x.isdigit()]
         if not ids and self.config.accounting:
             ids = [int(r.backend_job_id) for r in self._sacct([job_id])]
@@ -150,18 +151,18 @@ class SlurmBackend:
 
     def cancel(self, job_id: str) -> None:
         """scancel every job named for ``job_id``; an unknown or finished job is a no-op."""
-        self._slurm(["scancel", f"--name={job_name(job_id)}"])
+        self.run_slurm(["scancel", f"--name={job_name(job_id)}"])
 
     def signal(self, job_id: str, signum: int) -> None:
         """Send ``signum`` to the batch script and every step of the job (``scancel --full``)."""
         if not 0 < signum < 65:
             raise BackendError(f"not a signal number: {signum}")
-        self._slurm(["scancel", "--full", f"--signal={signum}", f"--name={job_name(job_id)}"])
+        self.run_slurm(["scancel", "--full", f"--signal={signum}", f"--name={job_name(job_id)}"])
 
     def status(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
         """One squeue for all jobs, one sacct for those squeue no longer shows; else LOST."""
         wanted = list(dict.fromkeys(job_ids))
-        live = parse_squeue(self._slurm(["squeue", "--json", "--states=all"]))
+        live = parse_squeue(self.run_slurm(["squeue", "--json", "--states=all"]))
         result = {j: live[j] for j in wanted if j in live}
         gone = [j for j in wanted if j not in live]
         if gone and self.config.accounting:
@@ -182,7 +183,7 @@ class SlurmBackend:
 
     def nodes(self) -> list[NodeStatus]:
         """Every node of the cluster (``sinfo --json``)."""
-        return parse_sinfo(self._slurm(["sinfo", "--json"]))
+        return parse_sinfo(self.run_slurm(["sinfo", "--json"]))
 
     def logs(self, job_id: str, tail_bytes: int = 65_536) -> str:
         """The tail of the job's output file ('' before the job has written anything)."""
@@ -200,7 +201,7 @@ class SlurmBackend:
     # ------------------------------------------------------------------ commands
     def _sacct(self, job_ids: Sequence[str]) -> list[SacctRow]:
         names = ",".join(job_name(j) for j in job_ids)
-        out = self._slurm(
+        out = self.run_slurm(
             [
                 "sacct",
                 "--parsable2",
@@ -212,9 +213,10 @@ class SlurmBackend:
                 f"--format={SACCT_FORMAT}",
             ]
         )
-        return parse_sacct(out)
+        wanted = set(job_ids)
+        return [row for row in parse_sacct(out) if row.job_id in wanted]
 
-    def _slurm(self, argv: list[str], *, input: str | None = None, refuse: bool = False) -> str:
+    def run_slurm(self, argv: list[str], *, input: str | None = None, refuse: bool = False) -> str:
         """Run one command; unreachable -> BackendUnavailableError, refused -> BackendError."""
         self.calls.append(argv[0])
         done = self._run(argv, env=self._env, input=input, timeout_s=self.config.timeout_s)
@@ -227,15 +229,14 @@ class SlurmBackend:
             raise BackendUnavailableError(
                 f"cluster {self.name}: {argv[0]} failed (exit {done.returncode}): {message[:300]}"
             )
-        raise BackendError(f"cluster {self.name}: {argv[0]} refused the job: {message[:300]}")
+        raise BackendError(f"cluster {self.name}: {shlex.join(argv[:4])} refused: {message[:300]}")
 
 
 def _usage(row: SacctRow) -> UsageRecord | None:
     if (
         row.start_time is None
         or row.end_time is None
-        or not row.state.final
-        and (row.state is not BackendState.REQUEUED)
+        or (not row.state.final and (row.state is not BackendState.REQUEUED))
     ):
         return None
     gpu_type, count = max(row.gpus.items(), key=lambda kv: kv[1], default=("", 0))

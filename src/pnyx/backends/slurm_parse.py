@@ -257,8 +257,9 @@ def expand_nodelist(nodelist: str) -> tuple[str, ...]:
         for r in ranges.split(","):
             low, _, high = r.partition("-")
             width = len(low)
-            for i in range(int(low), int(high or low) + 1):
-                names.append(f"{prefix}{i:0{width}d}{suffix}")
+            names.extend(
+                f"{prefix}{i:0{width}d}{suffix}" for i in range(int(low), int(high or low) + 1)
+            )
     return tuple(names)
 
 

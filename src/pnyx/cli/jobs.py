@@ -167,9 +167,10 @@ def list_(
     token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Jobs in submission order."""
+    """Jobs in submission order (--state takes one state, or several separated by commas)."""
+    states = [s.strip() for item in state or () for s in item.split(",") if s.strip()] or None
     if url:
-        params: dict[str, Any] = {"state": state} if state else {}
+        params: dict[str, Any] = {"state": states} if states else {}
         if cluster:
             params["cluster"] = cluster
         raw = Remote(url, token).get(API, **params)
@@ -177,7 +178,7 @@ def list_(
     else:
         ctx = open_context(data, db)
         actor = _actor(ctx, as_)
-        views = [svc.visible_to(v, actor) for v in svc.list_jobs(ctx, state, cluster)]
+        views = [svc.visible_to(v, actor) for v in svc.list_jobs(ctx, states, cluster)]
     emit(views, json, _render_list)
 
 

@@ -37,7 +37,7 @@ def up(
     thread, stop = checkpointer.start(app.state.ctx, settings.checkpoint_every_s)
     council_thread, council_stop = council_worker.start(app.state.ctx)
     dispatch_thread, dispatch_stop = dispatcher.start(
-        app.state.ctx, backends, settings.dispatch_every_s
+        app.state.ctx, backends, settings.dispatch_every_s, dataset_sites=settings.dataset_sites
     )
     clusters = ", ".join(f"{name} ({backend.value})" for name in backends)
     console.print(

@@ -38,7 +38,7 @@ MAX_ENV = 500
 MAX_REASON = 2_000
 CHECKPOINT_SIGNALS = ("USR1", "USR2", "TERM", "INT", "HUP", "QUIT", "CONT")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_DATASET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}@[A-Za-z0-9][A-Za-z0-9._+-]{0,62}$")
+_DATASET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}@[1-9][0-9]{0,8}$")
 
 
 class JobState(StrEnum):
@@ -238,7 +238,9 @@ def _check_datasets(datasets: object) -> tuple[str, ...]:
     out = tuple(datasets)
     for ds in out:
         if not isinstance(ds, str) or not _DATASET.match(ds):
-            raise InvalidInputError(f"datasets: {ds!r} is not 'name@version' (e.g. web-text@3)")
+            raise InvalidInputError(
+                f"datasets: {ds!r} is not 'name@version' with a version number (e.g. web-text@3)"
+            )
     return out
 
 

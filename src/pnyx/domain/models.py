@@ -303,7 +303,7 @@ def run_from_manifest(
         raise InvalidInputError("run manifest 'links' must be an object")
     for key, known in (("job_id", job_id), ("award_id", award_id), ("project_id", project_id)):
         claimed = links.get(key)
-        if known is not None and claimed not in (None, known):
+        if known is not None and claimed is not None and not _same(key, str(claimed), known):
             raise InvalidInputError(f"run manifest says {key} {claimed!r}, the job says {known!r}")
     hardware = manifest.get("hardware", "unknown")
     return RunRegistered(
@@ -322,6 +322,14 @@ def run_from_manifest(
         config=dict(manifest.get("config", {})),
         datasets=datasets,
     )
+
+
+def _same(key: str, claimed: str, known: str) -> bool:
+    """Whether a manifest's link names the job's: an engine sees a job id as its run key
+    ``NAMESPACE-ID`` or ``NAMESPACE-ID.rN`` (pnyx.services.dispatch.run_key)."""
+    if key != "job_id":
+        return claimed == known
+    return re.fullmatch(rf"(?:.+-)?{re.escape(known)}(?:\.r[0-9]+)?", claimed) is not None
 
 
 def _need_list(manifest: Mapping[str, Any], key: str) -> list[Any]:

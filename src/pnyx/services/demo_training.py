@@ -40,21 +40,21 @@ SYSTEM = Actor.system()
 MODEL_NAME = "pnyx-demo-lm"
 JOB_NAME = "demo-train-lm"
 PREFERRED_PROJECT = "tiny-stories-eu"
-# A few million parameters that train in about a minute on two CPU cores.
+# About 2.9 M parameters; 30 steps of 8 x 128 tokens take about a minute on two idle CPU cores.
 DEMO_TRAINING: dict[str, Any] = {
     "model": {
         "preset": "tiny",
         "vocab_size": 4096,
         "hidden_size": 192,
         "intermediate_size": 512,
-        "num_layers": 4,
+        "num_layers": 3,
         "num_heads": 4,
         "num_kv_heads": 4,
         "max_seq_len": 128,
     },
     "tokenizer": {"vocab_size": 4096},
-    "optim": {"lr": 3e-3, "warmup_steps": 5},
-    "train": {"steps": 40, "micro_batch": 8, "seed": 0, "log_every": 1},
+    "optim": {"lr": 5e-3, "warmup_steps": 5},
+    "train": {"steps": 30, "micro_batch": 8, "seed": 0, "log_every": 1},
 }
 Progress = Callable[[str], None]
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +46,8 @@ from pnyx.backends.base import (
 )
 from pnyx.domain.broker import BrokerChoice, BrokerConfig, JobNeeds, charge, choose_cluster
 from pnyx.domain.containment import parse_containment
-from pnyx.domain.identity import Actor
+from pnyx.domain.dispatch import decide_namespace
+from pnyx.domain.identity import Actor, Role, require_role
 from pnyx.domain.jobs import ACTIVE, JobState, lost_reason
 from pnyx.errors import NotFoundError, PnyxError
 from pnyx.sched.priority import PriorityWeights
@@ -53,7 +55,9 @@ from pnyx.services import accounting, inventory, jobs
 from pnyx.services.context import ServiceContext, format_time
 from pnyx.services.dispatch_order import build_offer, order_queued, unavailable_offer
 from pnyx.services.inventory_dto import ClusterSummary
+from pnyx.services.record import record
 from pnyx.store import dispatch_repo, jobs_repo
+from pnyx.store.eventstore import log_size
 
 log = logging.getLogger(__name__)
 S = JobState
@@ -89,7 +93,7 @@ class DispatchState:
     """What the dispatcher keeps between passes: backoff timers and caches only."""
 
     backoff: dict[str, Backoff] = field(default_factory=dict)
-    namespace: str | None = None  # this store's prefix of run keys (read once)
+    namespace: str | None = None  # this store's prefix of run keys (read or drawn once)
     runs: dict[str, int] = field(default_factory=dict)  # job id -> requeues by pnyx
     cancels_sent: set[str] = field(default_factory=set)
     accounting_waits: dict[str, int] = field(default_factory=dict)
@@ -120,15 +124,30 @@ def run_key(job_id: str, run: int, namespace: str = "") -> str:
     after the Nth requeue by pnyx (each run is a new engine job). The namespace names the store
     (:func:`pnyx.store.dispatch_repo.store_namespace`), so that two stores driving one engine
     (staging and production, a test and the next) never take each other's jobs for their own.
+    Without a namespace (none recorded yet) the key is the bare job id.
     """
     base = f"{namespace}-{job_id}" if namespace else job_id
     return base if run == 0 else f"{base}.r{run}"
 
 
-def store_namespace(ctx: ServiceContext) -> str:
-    """This store's namespace in engine job names (see :func:`run_key`)."""
+def store_namespace(ctx: ServiceContext, actor: Actor | None = None) -> str:
+    """This store's namespace in engine job names (see :func:`run_key`): drawn at random and
+    recorded (by ``actor``, operators) the first time a dispatcher needs it."""
     with ctx.db.read() as conn:
-        return dispatch_repo.store_namespace(conn)
+        found = dispatch_repo.store_namespace(conn)
+    if found is not None:
+        return found
+    if actor is None:
+        raise NotFoundError("this store has no engine namespace yet (no dispatcher ran)")
+    require_role(actor, Role.OPERATOR)
+    with ctx.db.transaction() as conn:
+        log_size(conn, lock=True)  # two dispatchers starting at once record one namespace
+        found = dispatch_repo.store_namespace(conn)
+        if found is None:
+            event = decide_namespace(secrets.token_hex(4))
+            record(conn, ctx, actor, [event])
+            found = event.namespace
+    return found
 
 
 def dispatch_once(
@@ -144,7 +163,7 @@ def dispatch_once(
     state = state if state is not None else DispatchState()
     config = config or DispatchConfig()
     if not state.namespace:
-        state.namespace = store_namespace(ctx)
+        state.namespace = store_namespace(ctx, actor)
     pass_ = _Pass(ctx, actor, state, config, DispatchReport())
     with ctx.db.read() as conn:
         rows = jobs_repo.job_rows(conn, ACTIVE_STATES)

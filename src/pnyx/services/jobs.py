@@ -3,9 +3,10 @@ cycle, and keep logs.
 
 Admission (:func:`submit_job`) refuses, before anything is written and with the reason: an
 unknown project, a submitter who does not act for it (its proposers; operators for any project),
-an award of another project or outside its period, types the award does not cover, a containment
-level below the project's or one no cluster is certified for (with enough nodes of a covered
-type), and a gang x time limit the project's remaining hours do not cover. Remaining hours are
+a dataset version that does not exist, an award of another project or outside its period, types
+the award does not cover, a containment level below the project's or one no cluster is certified
+for (with enough nodes of a covered type), and a gang x time limit the project's remaining hours
+do not cover. Remaining hours are
 the awarded hours minus recorded usage minus the time limits of the project's jobs still queued
 or running (their usage is not recorded yet); the check runs under the log lock, so concurrent
 submissions cannot overdraw an award together.
@@ -62,6 +63,11 @@ def submit_job(ctx: ServiceContext, actor: Actor, request: JobRequest) -> JobVie
     with ctx.db.transaction() as conn:
         log_size(conn, lock=True)  # serialises the id counter and the hour reservations below
         _check_submitter(conn, actor, spec.project_id)
+        missing = repo.missing_datasets(conn, spec.datasets)
+        if missing:
+            raise InvalidInputError(
+                f"datasets: no dataset version {', '.join(missing)} (ingest it: pnyx data add)"
+            )
         covered = dj.check_award(spec, repo.award_facts(conn, spec.award_id), today)
         pools = repo.pools(conn, covered, spec.accelerators_per_node)
         targets = dj.check_certified(spec, pools, covered, today)
@@ -79,15 +85,28 @@ def get_job(ctx: ServiceContext, job_id: str) -> JobView:
 
 
 def list_jobs(
-    ctx: ServiceContext, states: Collection[str] | None = None, cluster: str | None = None
+    ctx: ServiceContext,
+    states: Collection[str] | None = None,
+    cluster: str | None = None,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
 ) -> list[JobView]:
-    """Jobs in submission order, optionally only those in ``states`` and/or on ``cluster``."""
+    """Jobs in submission order (or newest first), optionally only those in ``states`` and/or
+    on ``cluster``, at most ``limit`` of them."""
     wanted = None if states is None else {dj.parse_state(s).value for s in states}
     with ctx.db.read() as conn:
-        rows = repo.job_rows(conn, wanted, cluster)
-        ids = None if wanted is None and cluster is None else [r["job_id"] for r in rows]
-        history = repo.history_rows(conn, ids)
+        rows = repo.job_rows(conn, wanted, cluster, newest_first=newest_first, limit=limit)
+        everything = wanted is None and cluster is None and limit is None
+        history = repo.history_rows(conn, None if everything else [r["job_id"] for r in rows])
     return [_to_view(r, history.get(r["job_id"], [])) for r in rows]
+
+
+def count_jobs(ctx: ServiceContext, states: Collection[str] | None = None) -> int:
+    """How many jobs there are (in ``states``, if given)."""
+    wanted = None if states is None else {dj.parse_state(s).value for s in states}
+    with ctx.db.read() as conn:
+        return repo.count_jobs(conn, wanted)
 
 
 def visible_to(view: JobView, actor: Actor) -> JobView:

@@ -3,10 +3,12 @@ an award in the fair-share tree, the store's own name for its engines."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 
 from sqlalchemy import Connection, select
 
+from pnyx.domain.dispatch import EngineNamespaceSet
 from pnyx.store import tables as t
 from pnyx.store import tables_allocation as ta
 
@@ -32,9 +34,11 @@ def award_owners(conn: Connection) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in conn.execute(stmt)}
 
 
-def store_namespace(conn: Connection) -> str:
-    """8 hex digits naming this store for good: from the leaf hash of its first ledger entry
-    ("" while the log is empty)."""
+def store_namespace(conn: Connection) -> str | None:
+    """The namespace this store recorded for its engine jobs, or None before the first."""
     c = t.events.c
-    first = conn.execute(select(c.leaf_hash).order_by(c.seq).limit(1)).scalar()
-    return bytes(first).hex()[:8] if first is not None else ""
+    stmt = select(c.entry).where(c.kind == EngineNamespaceSet.KIND).order_by(c.seq).limit(1)
+    entry = conn.execute(stmt).scalar()
+    if entry is None:
+        return None
+    return str(json.loads(entry)["body"]["namespace"])

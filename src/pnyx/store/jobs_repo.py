@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from pnyx.domain.jobs import AwardFacts, Pool
 from pnyx.store import tables_allocation as ta
+from pnyx.store import tables_datasets as td
 from pnyx.store import tables_inventory as ti
 from pnyx.store import tables_jobs as tj
 
@@ -24,9 +25,12 @@ def _decode(row: Any) -> dict[str, Any]:
     return out
 
 
-def count_jobs(conn: Connection) -> int:
-    """How many jobs were ever submitted."""
-    return int(conn.execute(select(func.count()).select_from(tj.jobs)).scalar() or 0)
+def count_jobs(conn: Connection, states: Collection[str] | None = None) -> int:
+    """How many jobs were ever submitted (only those in ``states``, if given)."""
+    stmt = select(func.count()).select_from(tj.jobs)
+    if states is not None:
+        stmt = stmt.where(tj.jobs.c.state.in_(sorted(states)))
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 def job_row(conn: Connection, job_id: str) -> dict[str, Any] | None:
@@ -40,10 +44,15 @@ def job_rows(
     states: Collection[str] | None = None,
     cluster: str | None = None,
     project_id: str | None = None,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Jobs in submission order, optionally only in ``states`` / on ``cluster`` / of a project."""
+    """Jobs in submission order (or newest first), optionally only in ``states`` / on
+    ``cluster`` / of a project, at most ``limit`` of them."""
     c = tj.jobs.c
-    stmt = select(tj.jobs).order_by(c.submitted_seq)
+    order = c.submitted_seq.desc() if newest_first else c.submitted_seq
+    stmt = select(tj.jobs).order_by(order).limit(limit)
     if states is not None:
         stmt = stmt.where(c.state.in_(sorted(states)))
     if cluster is not None:
@@ -186,3 +195,14 @@ def pools(conn: Connection, types: Collection[str], accelerators_per_node: int) 
         )
         for r in conn.execute(stmt)
     ]
+
+
+def missing_datasets(conn: Connection, refs: Collection[str]) -> list[str]:
+    """The ``name@version`` references among ``refs`` with no such dataset version."""
+    if not refs:
+        return []
+    wanted = {(name, int(version)) for name, _, version in (r.partition("@") for r in refs)}
+    c = td.dataset_versions.c
+    stmt = select(c.dataset, c.version).where(c.dataset.in_(sorted({n for n, _ in wanted})))
+    have = {(r[0], int(r[1])) for r in conn.execute(stmt)}
+    return [r for r in refs if (r.partition("@")[0], int(r.partition("@")[2])) not in have]

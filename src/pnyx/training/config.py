@@ -233,3 +233,35 @@ def from_resolved(resolved: dict[str, Any]) -> RunConfig:
         {k: v for k, v in d.items() if v is not None} for d in raw["data"]["datasets"]
     ]
     return parse_config(raw, env={})
+
+
+def demo_config(
+    artifact_root: str, manifests: list[str], *, steps: int = 40, threads: int = 0
+) -> dict[str, Any]:
+    """The demo's training config: a ~5 M-parameter Llama ("demo" preset) on CPU.
+
+    ``manifests`` are dataset-version manifest hashes in the artifact store at
+    ``artifact_root``. About 80k tokens (40 steps of 8 x 256); on the 2-core development VM it
+    trains in about a minute on a 300 KB corpus (docs/benchmarks.md, Training).
+    """
+    return {
+        "model": {"preset": "demo"},
+        "data": {
+            "artifact_root": artifact_root,
+            "datasets": [{"manifest": m} for m in manifests],
+            "seq_len": 256,
+        },
+        "tokenizer": {"vocab_size": 4096},
+        "optim": {"lr": 3e-3, "warmup_steps": 5, "min_lr_ratio": 0.1},
+        "train": {
+            "steps": steps,
+            "micro_batch": 8,
+            "grad_accum": 1,
+            "seed": 0,
+            "precision": "fp32",
+            "checkpoint_every": 0,
+            "keep_checkpoints": 1,
+            "device": "cpu",
+            "threads": threads,
+        },
+    }

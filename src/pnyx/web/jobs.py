@@ -22,8 +22,8 @@ RECENT = 100
 def jobs_page(ctx: Ctx) -> HTMLResponse:
     """Jobs waiting or running (submission order), then the most recent finished ones."""
     queue = svc.list_jobs(ctx, [s.value for s in ACTIVE])
-    finished = svc.list_jobs(ctx, [s.value for s in JobState if s not in ACTIVE])
-    finished.reverse()
+    ended = [s.value for s in JobState if s not in ACTIVE]
+    recent = svc.list_jobs(ctx, ended, newest_first=True, limit=RECENT)
     counts: dict[str, int] = {}
     for job in queue:
         counts[job.state] = counts.get(job.state, 0) + 1
@@ -31,8 +31,8 @@ def jobs_page(ctx: Ctx) -> HTMLResponse:
         "jobs.html",
         active="/jobs",
         queue=queue,
-        recent=finished[:RECENT],
-        finished_total=len(finished),
+        recent=recent,
+        finished_total=svc.count_jobs(ctx, ended),
         counts=counts,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import Counter, Histogram
 
@@ -33,17 +33,21 @@ class Dispatcher:
         ctx: ServiceContext,
         backends: Mapping[str, Backend],
         config: DispatchConfig | None = None,
+        dataset_sites: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.ctx = ctx
         self.backends = dict(backends)
         self.config = config or DispatchConfig()
+        self.dataset_sites = {k: frozenset(v) for k, v in (dataset_sites or {}).items()}
         self.state = DispatchState()
         self.actor = Actor.system()
 
     def run_once(self) -> DispatchReport:
         """One pass; counts what it did."""
         with PASS_SECONDS.time():
-            report = dispatch_once(self.ctx, self.actor, self.backends, self.state, self.config)
+            report = dispatch_once(
+                self.ctx, self.actor, self.backends, self.state, self.config, self.dataset_sites
+            )
         JOBS_PLACED.inc(len(report.placed))
         for state in report.ended.values():
             JOBS_ENDED.labels(state=state).inc()
@@ -59,7 +63,8 @@ def start(
     backends: Mapping[str, Backend],
     interval_s: float = INTERVAL_S,
     config: DispatchConfig | None = None,
+    dataset_sites: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
     """Run the dispatcher in a daemon thread; set the returned event to stop it."""
-    dispatcher = Dispatcher(ctx, backends, config)
+    dispatcher = Dispatcher(ctx, backends, config, dataset_sites)
     return loop.start("dispatcher", dispatcher.run_once, interval_s)

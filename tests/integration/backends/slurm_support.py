@@ -25,7 +25,7 @@ def cluster_env() -> dict[str, str]:
     if os.environ.get("PNYX_SLURM_CONF"):
         return {k: v for k, v in os.environ.items() if k.startswith(("PNYX_SLURM_", "SLURM_CONF"))}
     start_cluster()
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [str(DEV_CLUSTER), "env"], capture_output=True, text=True, check=True
     ).stdout
     env = {}
@@ -37,7 +37,7 @@ def cluster_env() -> dict[str, str]:
 
 def start_cluster() -> None:
     """Run ``dev-cluster.sh start`` (also restarts any daemon a fault test killed)."""
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [str(DEV_CLUSTER), "start"], capture_output=True, text=True, timeout=240, check=False
     )
     if done.returncode != 0:

@@ -73,25 +73,27 @@ def long_job(partition: str | None = None, *, requeue: bool = True, gpus: int = 
     )
 
 
+class RememberingSlurm(SlurmBackend):
+    """SlurmBackend that remembers what it submitted (to cancel it after the test)."""
+
+    submitted: list[str]
+
+    def submit(self, spec: JobSpec) -> str:
+        self.submitted.append(spec.job_id)
+        return super().submit(spec)
+
+
 @pytest.fixture
 def slurm(tmp_path: Path) -> Iterator[SlurmBackend]:
     """Cluster alpha, restored (daemons restarted, test jobs cancelled) after the test."""
-    backend = make_slurm_backend(tmp_path)
-    submitted: list[str] = []
-    backend.submit = _remembering(backend.submit, submitted)  # type: ignore[method-assign]
+    base = make_slurm_backend(tmp_path)
+    backend = RememberingSlurm(base.name, base.config)
+    backend.submitted = []
     yield backend
     start_cluster()
-    for job_id in submitted:
+    for job_id in backend.submitted:
         with suppress(BackendError):
             backend.cancel(job_id)
-
-
-def _remembering(submit: Callable[[JobSpec], str], ids: list[str]) -> Callable[[JobSpec], str]:
-    def wrapped(spec: JobSpec) -> str:
-        ids.append(spec.job_id)
-        return submit(spec)
-
-    return wrapped
 
 
 def running(backend: SlurmBackend, job_id: str) -> JobStatus | None:
@@ -101,7 +103,7 @@ def running(backend: SlurmBackend, job_id: str) -> JobStatus | None:
 
 def count_in_squeue(backend: SlurmBackend, job_id: str) -> int:
     """How many Slurm jobs carry this pnyx job's name (must stay 1)."""
-    out = backend._slurm(["squeue", "--noheader", f"--name=pnyx-{job_id}", "--format=%A"])
+    out = backend.run_slurm(["squeue", "--noheader", f"--name=pnyx-{job_id}", "--format=%A"])
     return len(out.split())
 
 
@@ -145,7 +147,7 @@ def test_a_killed_slurmd_downs_its_node_and_requeues_its_job(slurm: SlurmBackend
     assert [r.backend_job_id for r in slurm.accounting([spec.job_id])] == [backend_id]
 
     # skip Slurm's fixed requeue delay rather than wait two minutes
-    slurm._slurm(["scontrol", "update", f"JobId={backend_id}", "StartTime=now"])
+    slurm.run_slurm(["scontrol", "update", f"JobId={backend_id}", "StartTime=now"])
     until(lambda: (s := running(slurm, spec.job_id)) and node not in s.nodes, "a run elsewhere")
     slurm.cancel(spec.job_id)
     until(lambda: _state(slurm, spec.job_id).final, "the job to end")

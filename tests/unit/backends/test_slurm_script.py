@@ -31,7 +31,7 @@ CASES: dict[str, tuple[JobSpec, bool]] = {
     "gang_checkpoint_account": (
         JobSpec(
             "job-0002",
-            ("torchrun", "--nnodes=2", "train.py", "--config", "it's \"quoted\" $HOME; rm -rf /"),
+            ("torchrun", "--nnodes=2", "train.py", "--config", 'it\'s "quoted" $HOME; rm -rf /'),
             "h100",
             nodes=2,
             accelerators_per_node=8,

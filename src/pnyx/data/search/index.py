@@ -16,6 +16,7 @@ import bisect
 import contextlib
 import json
 import mmap
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ _LOCK = threading.Lock()
 def _stamp(paths: dict[str, Path]) -> _Stamp:
     out = []
     for name in FILES:
-        st = paths[name].stat()
+        st = os.stat(str(paths[name]))  # noqa: PTH116  (per query and shard: no Path objects)
         out.append((st.st_size, st.st_mtime_ns, st.st_ino))
     return tuple(out)
 

@@ -2,6 +2,7 @@
 
 from pnyx.store.projections import allocation, council, identity, inventory, ledger
 from pnyx.store.projections import datasets as datasets
+from pnyx.store.projections import dispatch as dispatch
 from pnyx.store.projections import jobs as jobs
 from pnyx.store.projections import models as models
 from pnyx.store.projections import search as search
