@@ -16,7 +16,10 @@ pydivsufsort call on the same text (the anchor, same process). Queries are rando
 (4-64 bytes at random document positions, 90 %) and absent strings (10 %), counted over every
 shard of the version after a warm-up pass; ``locate_10`` locates up to 10 hits with snippets.
 The baseline for counts is a linear scan (``mmap.find`` over the same text, 20 queries).
-Prints JSON.
+Latencies are wall time; ``*_cpu_ms`` are the same queries' thread CPU time, which a busy
+machine's scheduling does not inflate (``load_average_1m`` says how busy it was). Memory:
+``peak_rss_mib_build`` is the process's peak; the index itself is memory-mapped, so its pages
+are the page cache's (index bytes = text bytes x ``index_bytes_per_text_byte``). Prints JSON.
 """
 
 from __future__ import annotations
@@ -151,8 +154,10 @@ def run_size(limit_mb: int, shard_mb: int, n_queries: int, work: Path) -> dict[s
     qs = queries(records, n_queries, rng)
     for q in qs:  # warm-up: page the touched parts of the index in
         count_version(version, q)
-    count_ms = _timed(lambda q: count_version(version, q), qs)
-    locate_ms = _timed(lambda q: locate_version(version, q, 10), qs[:500])
+    count_cpu: list[float] = []
+    locate_cpu: list[float] = []
+    count_ms = _timed(lambda q: count_version(version, q), qs, count_cpu)
+    locate_ms = _timed(lambda q: locate_version(version, q, 10), qs[:500], locate_cpu)
     texts = [ix._text for ix in opened]
     scan_ms = _timed(lambda q: sum(scan_count(t, q) for t in texts), qs[:20])
     index_bytes = sum(b.manifest.index_bytes() for b in built)
@@ -168,6 +173,9 @@ def run_size(limit_mb: int, shard_mb: int, n_queries: int, work: Path) -> dict[s
         "queries": len(qs),
         "count_ms": _stats(count_ms),
         "locate_10_ms": _stats(locate_ms),
+        "count_cpu_ms": _stats(count_cpu),
+        "locate_10_cpu_ms": _stats(locate_cpu),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "linear_scan_count_ms": _stats(scan_ms),
         "count_speedup_vs_scan_p50": round(
             statistics.median(scan_ms) / statistics.median(count_ms), 1
@@ -194,12 +202,16 @@ def _records_of(shard: bytes) -> list[TextRecord]:
     return read_text_shard(shard)
 
 
-def _timed(fn: Any, qs: list[bytes]) -> list[float]:
+def _timed(fn: Any, qs: list[bytes], cpu: list[float] | None = None) -> list[float]:
+    """Wall milliseconds per query; with ``cpu``, also this thread's CPU milliseconds (which a
+    busy machine's scheduling does not inflate)."""
     out = []
     for q in qs:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn(q)
         out.append((time.perf_counter() - start) * 1000)
+        if cpu is not None:
+            cpu.append((time.thread_time() - start_cpu) * 1000)
     return out
 
 

@@ -4,14 +4,15 @@ usage charged exactly once, restart reconciliation, brokering across two cluster
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from tests.integration.jobs_setup import OPERATOR, JobWorld, build_world, request
 
-from pnyx.backends.base import BackendState, JobSpec
+from pnyx.backends.base import BackendState, JobSpec, JobStatus, UsageRecord
 from pnyx.backends.fake import FakeBackend, FakeNode, FakeProgram
 from pnyx.errors import NotFoundError
 from pnyx.services import accounting, jobs
@@ -402,3 +403,60 @@ def test_the_worker_runs_passes_over_its_backends(ctx: ServiceContext) -> None:
     site.gpu.set_unavailable()
     assert "lab-gpu" in worker.run_once().unavailable
     assert worker.state.backoff["lab-gpu"].failures == 1
+
+
+class SlurmLikeFake(FakeBackend):
+    """Reports an engine requeue as Slurm 22.05 does: the same job, PENDING again."""
+
+    def status(self, job_ids: Sequence[str]) -> dict[str, JobStatus]:
+        out = super().status(job_ids)
+        return {
+            k: replace(s, state=BackendState.PENDING) if s.state is BackendState.REQUEUED else s
+            for k, s in out.items()
+        }
+
+
+def test_a_requeue_seen_only_as_pending_again_is_followed(ctx: ServiceContext) -> None:
+    site = Site(ctx)
+    site.gpu = SlurmLikeFake(
+        "lab-gpu", [FakeNode("node1", "h100", 8)], program_for=lambda s: FakeProgram(duration_s=60)
+    )
+    job_id = site.submit()
+    site.run()
+    site.gpu.advance(10)
+    site.gpu.fail_node("node1", "slurmd not responding")
+    site.run()
+    view = site.job(job_id)
+    assert view.state == "starting" and states(view)[-3:] == ["requeued", "placed", "starting"]
+    assert usage_of(ctx, job_id) == [("h100", 80)]  # the first run is charged
+    site.gpu.resume_node("node1")
+    site.run()
+    site.gpu.advance(61)
+    site.run()
+    assert site.job(job_id).state == "succeeded"
+    assert usage_of(ctx, job_id) == [("h100", 80), ("h100", 480)]
+
+
+class NoAccountingFake(FakeBackend):
+    """An engine without an accounting database (Slurm without slurmdbd)."""
+
+    def accounting(self, job_ids: Sequence[str]) -> list[UsageRecord]:
+        del job_ids
+        return []
+
+
+def test_without_engine_accounting_the_run_is_charged_from_its_times(ctx: ServiceContext) -> None:
+    site = Site(ctx)
+    site.gpu = NoAccountingFake("lab-gpu", program_for=lambda s: FakeProgram(duration_s=20))
+    job_id = site.submit()
+    site.run()
+    site.gpu.advance(21)
+    waits = site.config.accounting_wait_passes
+    for _ in range(waits):
+        site.run()
+        assert site.job(job_id).state == "running"  # waiting for the engine's record
+    site.run()
+    assert site.job(job_id).state == "succeeded"
+    for _ in range(2):
+        site.run()
+    assert usage_of(ctx, job_id) == [("h100", 8 * 20)]

@@ -174,6 +174,21 @@ def test_who_may_submit_and_the_project_containment(ctx: ServiceContext, world: 
     assert (ok.project_id, by_operator.submitter) == ("beta", "system")
 
 
+def test_only_types_that_pass_every_check_are_kept(ctx: ServiceContext, world: JobWorld) -> None:
+    wide = {"accelerator_types": ["a100", "h100", "mi300x"], "accelerators_per_node": 2}
+    job = svc.submit_job(ctx, world.alice, request(world, **wide, time_limit_s=2 * 3600))
+    assert job.accelerator_types == ["h100", "mi300x"]
+    assert job.history[0].reason == "admitted; acceptable types dropped (a100: not awarded)"
+    later = svc.submit_job(ctx, world.alice, request(world, **wide, time_limit_s=6 * 3600))
+    assert later.accelerator_types == ["h100"]  # 12 h of mi300x asked, the award has 10
+    assert "mi300x: not enough hours left" in later.state_reason
+    eight = svc.submit_job(ctx, world.alice, request(world, **{**wide, "accelerators_per_node": 8}))
+    assert "mi300x: no certified cluster" in eight.state_reason
+    with pytest.raises(InvalidInputError, match="not acceptable"):
+        svc.place_job(ctx, OPERATOR, job.job_id, "lab-gpu", "a100", "dropped at admission")
+    assert check_replay(ctx.db).ok
+
+
 def test_cl3_jobs_go_to_the_certified_partition_only(ctx: ServiceContext, world: JobWorld) -> None:
     job = svc.submit_job(ctx, world.alice, request(world, containment="CL-3", nodes=2))
     assert job.state == "queued"

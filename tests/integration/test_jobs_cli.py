@@ -54,7 +54,8 @@ def test_submit_show_list_round_trip(ctx: ServiceContext, tmp_path: Path) -> Non
     )
     assert made["command"] == ["python", "-m", "train", "--x", "1"]
     assert (made["time_limit_s"], made["grace_s"], made["preemptible"]) == (5400, 60, True)
-    assert made["accelerator_types"] == ["a100", "h100"] and made["datasets"] == ["web-text@1"]
+    assert made["accelerator_types"] == ["h100"] and made["datasets"] == ["web-text@1"]
+    assert made["state_reason"] == "admitted; acceptable types dropped (a100: not awarded)"
     assert made["env"] == {"HF_TOKEN": "s3cr=t"}
     shown = invoke(ctx, "job", "show", made["job_id"], "--as", "alice")
     assert shown == made

@@ -131,6 +131,7 @@ def test_tampered_weights_are_refused(
     with pytest.raises(ArtifactIntegrityError, match=weights.sha256):
         models.download_model(ctx, SYSTEM, store, vid, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    assert count_events(ctx, m.ModelDownloaded.KIND) == 0  # nothing was served
 
 
 def test_non_public_download_is_an_event(
@@ -169,6 +170,11 @@ def test_cl3_release_needs_council(
     with ctx.db.transaction() as conn:  # the run was contained at CL-3
         conn.execute(t.metadata.tables["model_versions"].update().values(containment="CL-3"))
     _fake_evaluations(ctx, vid)
+    researcher = Actor("alice", frozenset({Role.RESEARCHER}), "de")
+    with pytest.raises(PermissionDeniedError, match="safety-officer"):
+        models.download_model(ctx, researcher, store, vid, tmp_path / "sealed")
+    officer = Actor("safe", frozenset({Role.SAFETY_OFFICER}))
+    assert models.download_model(ctx, officer, store, vid, tmp_path / "sealed").recorded
     with pytest.raises(PermissionDeniedError, match="approve-release"):
         models.release_model(ctx, SYSTEM, store, vid)
     with ctx.db.transaction() as conn:  # what an enacted approve-release resolution records

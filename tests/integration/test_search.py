@@ -146,6 +146,7 @@ def test_proof_verifies_offline(ctx: ServiceContext, store: ArtifactStore, tmp_p
     shard_sha = json.loads(proof["dataset_manifest"])["shards"][proof["occurrence"]["shard"]]
     shard = store.read(shard_sha["sha256"])
     verify_proof(proof, key, shard_file=shard)
+    assert verify_proof(proof, key, artifacts=store.root).recounted == 1
     with pytest.raises(VerificationError, match=r"^shard"):
         verify_proof(proof, key, shard_file=shard[:-2] + b"X\n")
 

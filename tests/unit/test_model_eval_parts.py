@@ -10,8 +10,7 @@ import pytest
 
 from pnyx.errors import InvalidInputError
 from pnyx.evaluation import pycloze
-from pnyx.evaluation.scoring import MCItem, shuffled
-from pnyx.evaluation.suite import benchmark_items
+from pnyx.evaluation.items import MCItem, benchmark_items, shuffled
 from pnyx.services.evaluation import seen_documents
 from pnyx.web.lineplot import describe, render_line_chart
 

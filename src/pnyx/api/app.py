@@ -22,6 +22,7 @@ from pnyx.web import models as models_web
 from pnyx.web import record as record_web
 from pnyx.web import routes as web
 from pnyx.web import search as search_web
+from pnyx.web import sim as sim_web
 
 
 def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
@@ -56,6 +57,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         jobs_web.router,
         models_web.router,
         record_web.router,
+        sim_web.router,
     ):
         app.include_router(router)
     web.mount_static(app)

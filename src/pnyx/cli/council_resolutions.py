@@ -7,6 +7,7 @@ private key file: the key never leaves this machine.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +33,7 @@ from pnyx.domain.identity import Actor
 from pnyx.services import council as svc
 from pnyx.services import council_read as read
 from pnyx.services.context import format_time, utc_now
-from pnyx.services.council_preview import preview_resolution
+from pnyx.services.council_preview import DEFAULT_TRACE, PreviewSettings, preview_resolution
 from pnyx.services.council_verify import ALL, recount
 from pnyx.services.logsources import DbLogSource, HttpLogSource
 
@@ -194,9 +195,46 @@ def verify(
         raise typer.Exit(1)
 
 
-def preview(resolution: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
-    """Accelerator-hours per day per programme and member, before and after (static)."""
-    emit(preview_resolution(open_context(data, db), resolution), json, _render_preview)
+def preview(
+    resolution: str,
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Philly-format CSV (default: philly.csv)")
+    ] = None,
+    accelerators: Annotated[
+        int, typer.Option("--accelerators", help="simulated facility size (8..1024)")
+    ] = 128,
+    start: Annotated[str, typer.Option("--start", help="window start (ISO)")] = "2017-11-14",
+    end: Annotated[str, typer.Option("--end", help="window end (ISO, exclusive)")] = "2017-11-15",
+    load: Annotated[
+        float | None, typer.Option("--load", help="offered load (0: as recorded)")
+    ] = 1.5,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    static: Annotated[
+        bool, typer.Option("--static", help="share arithmetic only, no simulation")
+    ] = False,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Before/after of a share resolution: share arithmetic, and the simulator on a trace
+    window mapped onto the members (delivered share and wait per member, hours per programme)."""
+    settings = PreviewSettings(
+        trace=trace or DEFAULT_TRACE,
+        accelerators=accelerators,
+        start=_iso(start, "--start"),
+        end=_iso(end, "--end"),
+        load=load or None,
+        seed=seed,
+    )
+    ctx = open_context(data, db)
+    emit(preview_resolution(ctx, resolution, settings, not static), json, _render_preview)
+
+
+def _iso(value: str, flag: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag}: expected an ISO date like 2017-11-14, got {value!r}")
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -238,6 +276,23 @@ def _render_preview(out: dict[str, Any]) -> None:
     for section in ("programmes", "members"):
         for name, v in out[section].items():
             console.print(f"  {section[:-1]} {name}: {v['before']:.0f} -> {v['after']:.0f}")
+    sim = out.get("simulated")
+    if sim is None:
+        console.print(f"simulation skipped: {out.get('simulation_skipped')}")
+        return
+    s = sim["settings"]
+    console.print(
+        f"simulated ({sim['jobs']} jobs, {s['accelerators']} accelerators, {s['start']} to"
+        f" {s['end']}, load {s['load']}): delivered share, mean wait (before -> after)"
+    )
+    for name, m in sim["members"].items():
+        d, w = m["delivered_share"], m["mean_wait_s"]
+        console.print(
+            f"  member {name}: {d['before']:.1%} -> {d['after']:.1%},"
+            f" {w['before']:.0f} s -> {w['after']:.0f} s"
+        )
+    for name, v in sim["programmes"].items():
+        console.print(f"  programme {name}: {v['before']:.0f} -> {v['after']:.0f} accel-h")
 
 
 CHOICES = [c.value for c in Choice]

@@ -11,7 +11,15 @@ import typer
 from pnyx.cli.common import JsonOpt, console, emit
 from pnyx.errors import InvalidInputError
 from pnyx.sim.bench import BenchConfig, run_bench
-from pnyx.sim.replay import ReplayConfig, load_shares, prepare, replay, write_segments
+from pnyx.sim.replay import (
+    ReplayConfig,
+    enacted_shares,
+    load_shares,
+    prepare,
+    replay,
+    write_segments,
+)
+from pnyx.sim.report import build_report, write_report
 
 app = typer.Typer(help="Simulator: benchmark the scheduling core, replay traces.")
 
@@ -92,6 +100,10 @@ def run(
     mtbf_h: Annotated[
         float, typer.Option("--mtbf-h", help="node mean time between failures (0: none)")
     ] = 0.0,
+    report_out: Annotated[
+        Path | None,
+        typer.Option("--report-out", help="write DIR/report.json (the portal's /sim page)"),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Replay a trace window on a simulated facility under one policy; print the metrics."""
@@ -109,6 +121,10 @@ def run(
     out, seg = replay(work, config, given)
     if jobs_out is not None:
         write_segments(jobs_out, seg, work.members)
+    if report_out is not None:
+        shares_now = enacted_shares(work.members, given)
+        doc = build_report(report_out.name, out, seg, work, accelerators, shares_now)
+        write_report(report_out, doc)
     emit(out, json, _render_run)
 
 

@@ -19,7 +19,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pnyx.domain.containment import ContainmentLevel, parse_containment
 from pnyx.domain.events import Event, Visibility, event_type
@@ -417,6 +416,7 @@ class JobSubmitted(Event):
     PRIVATE_FIELDS = frozenset({"env"})
     job_id: str
     submitter: str
+    admission: str  # why it was admitted: the first reason in its history
     project_id: str
     award_id: str
     name: str | None
@@ -490,11 +490,23 @@ class JobLogRecorded(Event):
 # --- decisions ------------------------------------------------------------------------------
 
 
-def decide_submit(job_id: str, submitter: str, spec: JobSpec) -> JobSubmitted:
+def admission_note(dropped: Mapping[str, str]) -> str:
+    """The reason recorded at admission: "admitted", naming any acceptable type dropped and why
+    (e.g. {"a100": "not awarded"})."""
+    if not dropped:
+        return "admitted"
+    why = "; ".join(f"{kind}: {reason}" for kind, reason in dropped.items())
+    return f"admitted; acceptable types dropped ({why})"
+
+
+def decide_submit(
+    job_id: str, submitter: str, spec: JobSpec, admission: str = "admitted"
+) -> JobSubmitted:
     """The event admitting ``spec`` (admission checks happen before, in the service)."""
     return JobSubmitted(
         job_id=job_id,
         submitter=submitter,
+        admission=check_reason(admission),
         project_id=spec.project_id,
         award_id=spec.award_id,
         name=spec.name,
@@ -602,11 +614,3 @@ def log_tail(text: str) -> tuple[str, bool]:
     if len(data) <= MAX_LOG_BYTES:
         return text, False
     return data[-MAX_LOG_BYTES:].decode("utf-8", errors="ignore"), True
-
-
-def view_fields(event: JobSubmitted) -> dict[str, Any]:
-    """The request fields of a submission, as the job's row and view carry them."""
-    payload = event.payload()
-    payload.pop("job_id")
-    payload.pop("submitter")
-    return payload

@@ -8,37 +8,16 @@ log-likelihood per predicted token over the held-out texts, each cut to ``seq_le
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from tokenizers import Tokenizer
 
+from pnyx.evaluation.items import MCItem, shuffled
+
 BATCH = 64  # sequences per forward pass
-
-
-@dataclass(frozen=True)
-class MCItem:
-    """A multiple-choice item: the context, its choices (continuations) and the answer's index."""
-
-    context: str
-    choices: tuple[str, ...]
-    answer: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.answer < len(self.choices) or len(self.choices) < 2:
-            raise ValueError(f"item {self.context!r}: answer {self.answer} out of range")
-
-
-def shuffled(item: MCItem) -> MCItem:
-    """The item with its choices in a fixed pseudo-random order (by the context's hash), so an
-    untrained model that scores all choices alike is not credited with the first position."""
-    seed = int.from_bytes(hashlib.sha256(item.context.encode()).digest()[:8], "big")
-    order = sorted(range(len(item.choices)), key=lambda i: (seed >> (i * 8)) % 251 * 8 + i)
-    return MCItem(item.context, tuple(item.choices[i] for i in order), order.index(item.answer))
 
 
 def sequence_logprobs(model: Any, ids: list[list[int]], starts: list[int]) -> list[float]:

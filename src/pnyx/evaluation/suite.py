@@ -9,12 +9,8 @@ from typing import Any
 
 from pnyx.domain.models import HELDOUT_SUITE, MC_SUITE
 from pnyx.evaluation import pycloze
-from pnyx.evaluation.scoring import MCItem, perplexity, score_multiple_choice
-
-
-def benchmark_items() -> list[MCItem]:
-    """The multiple-choice items shipped with pnyx (pycloze-v1)."""
-    return [MCItem(c, choices, a) for c, choices, a in pycloze.ITEMS]
+from pnyx.evaluation.items import benchmark_items
+from pnyx.evaluation.scoring import perplexity, score_multiple_choice
 
 
 def evaluate_directory(

@@ -417,23 +417,32 @@ class _Pass:
             if cur is not S.REQUEUED:
                 self._move(row, S.REQUEUED, f"{name} requeued it: {st.reason or 'no reason given'}")
         elif s.final:
-            if st.start_time is not None and self._awaits_accounting(row, charged):
+            if st.start_time is not None and self._awaits_accounting(row, charged, st):
                 return
             self._finish(name, backend, row, st)
 
-    def _awaits_accounting(self, row: dict[str, Any], charged: set[str]) -> bool:
-        """True while a run that started has no accounting record yet (engines lag)."""
+    def _awaits_accounting(self, row: dict[str, Any], charged: set[str], st: JobStatus) -> bool:
+        """True while a run that started has no accounting record yet (engines lag); after
+        ``accounting_wait_passes`` passes the run is charged from the engine's start and end
+        times instead (an engine without accounting, e.g. Slurm without slurmdbd)."""
         key = self.key(row)
         if key in charged:
             self.state.accounting_waits.pop(key, None)
             return False
         waited = self.state.accounting_waits.get(key, 0)
-        if waited >= self.config.accounting_wait_passes:
+        if waited < self.config.accounting_wait_passes:
+            self.state.accounting_waits[key] = waited + 1
+            return True
+        self.state.accounting_waits.pop(key, None)
+        if st.start_time is not None and st.end_time is not None:
+            size = int(row["nodes"]) * int(row["accelerators_per_node"])
+            rec = UsageRecord(
+                key, st.backend_job_id, row["accelerator_type"], size, st.start_time, st.end_time
+            )
+            self._charge_unless_done(row, rec)
+        else:
             self.report.errors.append(f"{row['job_id']}: no accounting record for run {key}")
-            self.state.accounting_waits.pop(key, None)
-            return False
-        self.state.accounting_waits[key] = waited + 1
-        return True
+        return False
 
     def _back_on_engine(self, row: dict[str, Any], cluster: str, st: JobStatus) -> bool:
         """A job the engine requeued is in its queue again: placed (same cluster), starting."""
@@ -573,6 +582,16 @@ class _Pass:
             if self._charge(row, rec, start, end):
                 done.add(mark)
         return charged
+
+    def _charge_unless_done(self, row: dict[str, Any], rec: UsageRecord) -> None:
+        """Charge one run from the engine's times unless a record of it exists."""
+        start, end = _iso(rec.start_time), _iso(rec.end_time)
+        with self.ctx.db.read() as conn:
+            imported = dispatch_repo.imported_runs(conn, {row["job_id"]})
+        done = {(j, k, _norm(a), _norm(b)) for j, k, a, b in imported}
+        mark = (row["job_id"], rec.accelerator_type, _norm(start), _norm(end))
+        if mark not in done and rec.accel_seconds > 0 and rec.end_time > rec.start_time:
+            self._charge(row, rec, start, end)
 
     def _charge(self, row: dict[str, Any], rec: UsageRecord, start: str, end: str) -> bool:
         try:

@@ -6,7 +6,9 @@ unknown project, a submitter who does not act for it (its proposers; operators f
 a dataset version that does not exist, an award of another project or outside its period, types
 the award does not cover, a containment level below the project's or one no cluster is certified
 for (with enough nodes of a covered type), and a gang x time limit the project's remaining hours
-do not cover. Remaining hours are
+do not cover. The job keeps, of its acceptable types, those that pass every check (the others
+are dropped, and the admission reason in its history names each with why), so the broker can
+only place it where its usage can be charged. Remaining hours are
 the awarded hours minus recorded usage minus the time limits of the project's jobs still queued
 or running (their usage is not recorded yet); the check runs under the log lock, so concurrent
 submissions cannot overdraw an award together.
@@ -17,6 +19,7 @@ Placement and state changes are made by operators (the dispatcher runs as one).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -71,9 +74,17 @@ def submit_job(ctx: ServiceContext, actor: Actor, request: JobRequest) -> JobVie
         covered = dj.check_award(spec, repo.award_facts(conn, spec.award_id), today)
         pools = repo.pools(conn, covered, spec.accelerators_per_node)
         targets = dj.check_certified(spec, pools, covered, today)
-        _check_hours(conn, spec, [k for k in covered if any(t[1] == k for t in targets)])
+        certified = [k for k in covered if any(t[1] == k for t in targets)]
+        usable = _with_hours(conn, spec, certified)
+        dropped = {
+            k: "not awarded" if k not in covered else
+            "no certified cluster" if k not in certified else "not enough hours left"
+            for k in spec.accelerator_types if k not in usable
+        }  # fmt: skip
+        admitted = replace(spec, accelerator_types=tuple(usable))
         job_id = f"j-{repo.count_jobs(conn) + 1:06d}"
-        record(conn, ctx, actor, [dj.decide_submit(job_id, actor.principal_id, spec)])
+        event = dj.decide_submit(job_id, actor.principal_id, admitted, dj.admission_note(dropped))
+        record(conn, ctx, actor, [event])
         return _view(conn, job_id)
 
 
@@ -253,10 +264,11 @@ def _check_submitter(conn: Connection, actor: Actor, project_id: str) -> None:
         )
 
 
-def _check_hours(conn: Connection, spec: dj.JobSpec, types: list[str]) -> None:
-    """Raise unless one of ``types`` has remaining hours for the whole gang x time limit."""
+def _with_hours(conn: Connection, spec: dj.JobSpec, types: list[str]) -> list[str]:
+    """The ``types`` whose remaining hours cover the whole gang x time limit (all of them for a
+    job without accelerators); raise when none does."""
     if spec.accelerators == 0:
-        return  # a job without accelerators uses no accelerator-hours
+        return types  # a job without accelerators uses no accelerator-hours
     hours = repo.project_hours(conn, spec.project_id)
     used = allocation_repo.used_seconds(conn, spec.project_id)
     reserved: dict[str, int] = {}
@@ -265,6 +277,7 @@ def _check_hours(conn: Connection, spec: dj.JobSpec, types: list[str]) -> None:
         kind = dj.reserved_type(placed, acceptable, hours)
         if kind is not None:
             reserved[kind] = reserved.get(kind, 0) + seconds
+    usable: list[str] = []
     first: Exception | None = None
     for kind in types:
         spent = used.get((spec.project_id, kind), 0) + reserved.get(kind, 0)
@@ -273,9 +286,12 @@ def _check_hours(conn: Connection, spec: dj.JobSpec, types: list[str]) -> None:
                 spec.project_id, kind, spec.accelerators, spec.time_limit_s, hours.get(kind, 0),
                 spent,
             )  # fmt: skip
-            return
         except PermissionDeniedError as e:
             first = first or e
+            continue
+        usable.append(kind)
+    if usable:
+        return usable
     assert first is not None
     raise PermissionDeniedError(f"{first} (queued and running jobs' time limits count as used)")
 

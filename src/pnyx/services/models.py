@@ -204,13 +204,14 @@ def fetch_files(
     with ctx.db.read() as conn:
         model, version = resolve(conn, ref)
         view = _view(conn, model, version)
+    if not view.released:
+        level = parse_containment(view.containment)
+        require_role(actor, *((Role.SAFETY_OFFICER,) if level.rank >= 3 else PRIVATE_READERS))
     data = {f.path: store.read(f.sha256) for f in view.files}
     data[CARD] = store.read(view.card_sha256)
     data[CHECKSUMS] = render_checksums(data).encode()
     recorded = False
     if not view.released:
-        level = parse_containment(view.containment)
-        require_role(actor, *((Role.SAFETY_OFFICER,) if level.rank >= 3 else PRIVATE_READERS))
         with ctx.db.transaction() as conn:
             event = m.ModelDownloaded(model, version, view.containment)
             record(conn, ctx, actor, [event])

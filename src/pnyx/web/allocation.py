@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
-from pnyx.services import accounting, awards, calls, programmes
+from pnyx.services import accounting, awards, calls, programmes, statement_shares
+from pnyx.services.share_dto import MemberShareHistory
 from pnyx.web.routes import Ctx, member_names, render
+from pnyx.web.seriesplot import Series, render_series_chart
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,3 +52,37 @@ def awards_page(ctx: Ctx) -> HTMLResponse:
         by_member=accounting.statements(ctx, "member"),
         by_programme=accounting.statements(ctx, "programme"),
     )
+
+
+@router.get("/statements/member/{member_id}", response_class=HTMLResponse)
+def member_statement_page(ctx: Ctx, member_id: str) -> HTMLResponse:
+    """A member's statement: awarded, used and remaining hours, and its delivered share of
+    the facility per day against the share the Council enacted (plot and table)."""
+    history = statement_shares.share_history_of(ctx, member_id)
+    names = member_names(ctx)
+    return render(
+        "statement.html",
+        active="/awards",
+        member_id=member_id,
+        member_name=names.get(member_id, member_id),
+        statement=accounting.statement(ctx, "member", member_id),
+        history=history,
+        chart=share_chart(history, names.get(member_id, member_id)),
+    )
+
+
+def share_chart(history: MemberShareHistory, name: str) -> Markup:
+    """Delivered vs enacted share per day, as inline SVG."""
+    days = [d.day for d in history.days]
+    series = [
+        Series("delivered share", [d.delivered_share for d in history.days]),
+        Series("enacted share", [d.enacted_share for d in history.days]),
+    ]
+    svg = render_series_chart(
+        days,
+        series,
+        title=f"{name}: delivered vs enacted share per day",
+        y_label="share of the facility",
+        id_prefix="shares",
+    )
+    return Markup(svg)  # noqa: S704

@@ -13,7 +13,7 @@ from pnyx.web.plots import colour_for
 
 WIDTH = 640
 HEIGHT = 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 36
 
 
 def format_value(value: float) -> str:
@@ -92,7 +92,7 @@ def _axes(points: Sequence[tuple[int, float]], y_label: str) -> str:
         parts.append(f'<text x="{x}" y="{bottom + 16}" text-anchor="middle">{int(step)}</text>')
     parts.append(
         f'<text x="{(LEFT + WIDTH) // 2}" y="{HEIGHT - 4}" text-anchor="middle">step</text>'
-        f'<text x="12" y="{TOP + 4}" text-anchor="start">{escape(y_label)}</text>'
+        f'<text x="{LEFT}" y="14" text-anchor="middle">{escape(y_label)}</text>'
     )
     return "".join(parts)
 

@@ -17,7 +17,7 @@ from pnyx.api.schemas_allocation import (
 )
 from pnyx.domain.allocation import CallSpec, ProposalSpec, ReviewPolicy
 from pnyx.domain.containment import parse_containment
-from pnyx.services import accounting, awards, calls, programmes, reviews
+from pnyx.services import accounting, awards, calls, programmes, reviews, statement_shares
 from pnyx.services.allocation_dto import (
     AwardView,
     BillingWeightsView,
@@ -28,6 +28,7 @@ from pnyx.services.allocation_dto import (
     UsageView,
 )
 from pnyx.services.programmes import ProgrammeView
+from pnyx.services.share_dto import MemberShareHistory
 
 router = APIRouter(prefix="/api/v1", tags=["allocation"])
 
@@ -176,6 +177,12 @@ def list_statements(scope: str, ctx: Ctx) -> list[StatementView]:
 def get_statement(scope: str, scope_id: str, ctx: Ctx) -> StatementView:
     """Awarded, used and remaining hours per type."""
     return accounting.statement(ctx, scope, scope_id)
+
+
+@router.get("/statements/member/{member_id}/shares")
+def get_member_shares(member_id: str, ctx: Ctx) -> MemberShareHistory:
+    """A member's delivered share per day (usage records) against its enacted share."""
+    return statement_shares.share_history_of(ctx, member_id)
 
 
 @router.get("/billing-weights")

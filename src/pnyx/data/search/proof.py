@@ -392,5 +392,7 @@ def _recount(
             raise _fail("index manifest", f"cannot re-run the count: {e}") from e
     if claim == "absent" and total:
         raise _fail("index manifest", f"the indexes find {total} occurrence(s): not absent")
+    if claim == "present" and not total:
+        raise _fail("index manifest", "the index finds no occurrence of the proven text")
     checked.append(f"re-ran the count on the hash-checked index files: {total}")
     return total

@@ -29,7 +29,7 @@ def _history(conn: Connection, rec: RecordedEvent, job_id: str, state: str, reas
 def _submitted(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
     assert isinstance(ev, dj.JobSubmitted)
     values = ev.payload()
-    reason = "admitted"
+    reason = values.pop("admission")
     values.update(
         command=_dump(ev.command),
         env=None if ev.env is None else _dump(ev.env),
