@@ -100,7 +100,7 @@ def status_cost(backend: SlurmBackend, ids: list[str], calls: int) -> dict[str, 
         backend.calls.clear()
         ms, states = timed(backend.status, ids)
         durations.append(ms)
-        commands.append(list(backend.calls))
+        commands.append(list(backend.calls))  # the commands of this one call
     assert len(states) == len(ids)
     return {
         "jobs": len(ids),

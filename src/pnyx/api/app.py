@@ -23,6 +23,7 @@ from pnyx.web import record as record_web
 from pnyx.web import routes as web
 from pnyx.web import search as search_web
 from pnyx.web import sim as sim_web
+from pnyx.web import utilisation as utilisation_web
 
 
 def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI:
@@ -58,6 +59,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
         models_web.router,
         record_web.router,
         sim_web.router,
+        utilisation_web.router,
     ):
         app.include_router(router)
     web.mount_static(app)

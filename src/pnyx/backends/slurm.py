@@ -2,10 +2,12 @@
 
 Every command runs with the cluster's ``SLURM_CONF`` (so one process can drive several clusters)
 and ``TZ=UTC``, through an injectable runner (unit tests pass a fake one). A job is found by its
-Slurm name ``pnyx-<job id>`` (:mod:`pnyx.backends.slurm_script`): ``submit`` first looks for it
-in ``squeue`` then in ``sacct``, so a resubmission after a crash finds the job instead of running
-it twice. ``status`` costs one ``squeue --json`` plus, only when some jobs have left the
-controller's memory, one ``sacct`` for all of them. Usage comes from the accounting database
+Slurm name ``pnyx-<job id>`` (:mod:`pnyx.backends.slurm_script`). ``submit`` keeps each job's
+script beside its log (fsynced) before calling sbatch; when that script is already there, an
+earlier submit may have reached Slurm, so it first looks for the job in ``squeue`` then in
+``sacct``: a resubmission after a crash finds the job instead of running it twice. ``status``
+costs one ``squeue --json`` plus, only when some jobs have left the controller's memory, one
+``sacct`` for all of them (one per 1,000 such jobs). Usage comes from the accounting database
 (slurmdbd): one record per run, requeued runs included. A controller or database that does not
 answer raises :class:`BackendUnavailableError`; a request Slurm refuses raises BackendError.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +47,7 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 DEFAULT_PARTITIONS: Mapping[int, str] = {1: "cl1", 2: "cl2", 3: "cl3"}
 SACCT_SINCE = "2000-01-01T00:00:00"  # sacct's default window is "since midnight"
+SACCT_BATCH = 1000  # job names per sacct call (about 110 bytes each at most)
 
 _UNREACHABLE = (
     "unable to contact slurm controller",
@@ -107,16 +111,23 @@ class SlurmBackend:
         self._env = dict(os.environ, TZ="UTC")
         if self.config.conf:
             self._env["SLURM_CONF"] = self.config.conf
-        self.calls: list[str] = []  # every command run, by name (benchmarks count them)
+        self.calls: deque[str] = deque(maxlen=1024)  # the latest commands run, by name
 
     # ------------------------------------------------------------------ Backend
     def submit(self, spec: JobSpec) -> str:
-        """Submit ``spec`` unless Slurm already has a job of that name; return the Slurm id."""
-        existing = self.find(spec.job_id)
-        if existing is not None:
-            return existing
+        """Submit ``spec`` unless Slurm already has a job of that name; return the Slurm id.
+
+        The script is first written to ``LOG_DIR/<job id>.sbatch``. Only when that file already
+        exists (an earlier submit may have reached sbatch) does submit look the job up in squeue
+        and sacct; a job never submitted costs no look-up.
+        """
         script = self.render(spec)
-        Path(self.config.log_dir).mkdir(parents=True, exist_ok=True)
+        path = Path(output_path(self.config.log_dir, spec.job_id)).with_suffix(".sbatch")
+        if path.exists():
+            existing = self.find(spec.job_id)
+            if existing is not None:
+                return existing
+        _write_durably(path, script)
         out = self.run_slurm(["sbatch", "--parsable"], input=script, refuse=True)
         backend_id = out.strip().split(";")[0]
         if not backend_id.isdigit():
@@ -200,21 +211,26 @@ class SlurmBackend:
 
     # ------------------------------------------------------------------ commands
     def _sacct(self, job_ids: Sequence[str]) -> list[SacctRow]:
-        names = ",".join(job_name(j) for j in job_ids)
-        out = self.run_slurm(
-            [
-                "sacct",
-                "--parsable2",
-                "--noheader",
-                "--allocations",
-                "--duplicates",
-                f"--starttime={SACCT_SINCE}",
-                f"--name={names}",
-                f"--format={SACCT_FORMAT}",
-            ]
-        )
+        """Every run of ``job_ids``: one sacct per SACCT_BATCH jobs (Linux caps one argument at
+        128 KiB, so the --name list is cut there)."""
+        rows: list[SacctRow] = []
+        for i in range(0, len(job_ids), SACCT_BATCH):
+            names = ",".join(job_name(j) for j in job_ids[i : i + SACCT_BATCH])
+            out = self.run_slurm(
+                [
+                    "sacct",
+                    "--parsable2",
+                    "--noheader",
+                    "--allocations",
+                    "--duplicates",
+                    f"--starttime={SACCT_SINCE}",
+                    f"--name={names}",
+                    f"--format={SACCT_FORMAT}",
+                ]
+            )
+            rows += parse_sacct(out)
         wanted = set(job_ids)
-        return [row for row in parse_sacct(out) if row.job_id in wanted]
+        return [row for row in rows if row.job_id in wanted]
 
     def run_slurm(self, argv: list[str], *, input: str | None = None, refuse: bool = False) -> str:
         """Run one command; unreachable -> BackendUnavailableError, refused -> BackendError."""
@@ -230,6 +246,21 @@ class SlurmBackend:
                 f"cluster {self.name}: {argv[0]} failed (exit {done.returncode}): {message[:300]}"
             )
         raise BackendError(f"cluster {self.name}: {shlex.join(argv[:4])} refused: {message[:300]}")
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` and fsync file and directory (the mark must survive a crash
+    of the host, or a resubmission would skip the look-up and run the job twice)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _usage(row: SacctRow) -> UsageRecord | None:

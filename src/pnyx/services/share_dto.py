@@ -47,3 +47,19 @@ class SimReport(SimReportSummary):
 
     metrics: dict[str, Any]
     series: dict[str, Any]
+
+
+class UtilisationView(BaseModel):
+    """Accelerators held by jobs now against the inventory, and what waits (public)."""
+
+    model_config = ConfigDict(frozen=True)
+    capacity_by_site: dict[str, dict[str, int]]
+    """site -> accelerator type -> accelerators in the inventory."""
+    in_use_by_site: dict[str, dict[str, int]]
+    """site -> accelerator type -> accelerators of placed, starting, running, completing jobs."""
+    in_use_by_member: dict[str, dict[str, int]]
+    """member -> accelerator type -> accelerators held."""
+    queued_by_member: dict[str, int]
+    """member -> accelerators its queued and requeued jobs ask for."""
+    running_jobs: int
+    queued_jobs: int

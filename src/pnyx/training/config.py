@@ -236,13 +236,14 @@ def from_resolved(resolved: dict[str, Any]) -> RunConfig:
 
 
 def demo_config(
-    artifact_root: str, manifests: list[str], *, steps: int = 40, threads: int = 0
+    artifact_root: str, manifests: list[str], *, steps: int = 24, threads: int = 1
 ) -> dict[str, Any]:
-    """The demo's training config: a ~5 M-parameter Llama ("demo" preset) on CPU.
+    """The demo's training config: a 2.5 M-parameter Llama ("demo" preset) on CPU.
 
     ``manifests`` are dataset-version manifest hashes in the artifact store at
-    ``artifact_root``. About 80k tokens (40 steps of 8 x 256); on the 2-core development VM it
-    trains in about a minute on a 300 KB corpus (docs/benchmarks.md, Training).
+    ``artifact_root``. 24 steps of 8 x 256 tokens (49k tokens), one torch thread (two threads
+    on a busy 2-core machine run several times slower than one). Figures: docs/benchmarks.md,
+    Training.
     """
     return {
         "model": {"preset": "demo"},
@@ -251,7 +252,7 @@ def demo_config(
             "datasets": [{"manifest": m} for m in manifests],
             "seq_len": 256,
         },
-        "tokenizer": {"vocab_size": 4096},
+        "tokenizer": {"vocab_size": 2048},
         "optim": {"lr": 3e-3, "warmup_steps": 5, "min_lr_ratio": 0.1},
         "train": {
             "steps": steps,

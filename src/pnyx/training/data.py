@@ -7,9 +7,10 @@
 - Documents are numbered per dataset version by the global index of data-formats.md (manifest
   shard order, then line order).
 - :class:`Packer` tokenizes every document once (with an end-of-sequence token after it); each
-  epoch it shuffles the documents with a generator seeded by ``(seed, epoch)``, concatenates them
-  and cuts ``seq_len``-token samples (the tail that does not fill a sample is dropped). Sample
-  ``g`` of the run is sample ``g mod n`` of epoch ``g div n``. Step ``s`` (0-based) uses samples
+  epoch it shuffles the documents with a generator seeded by ``(seed, epoch)``, concatenates them,
+  cuts ``seq_len``-token samples (the tail that does not fill a sample is dropped) and shuffles
+  the samples too (so a long document is spread over many steps). Sample ``g`` of the run is
+  sample ``g mod n`` of epoch ``g div n``. Step ``s`` (0-based) uses samples
   ``s*B .. s*B+B-1`` (``B`` = global batch); micro-batch ``m`` of rank ``r`` takes
   ``s*B + (m*world + r)*micro_batch + i``.
 - The **order file** (JSON Lines) starts with a header naming the dataset versions and, per
@@ -160,6 +161,7 @@ class Packer:
         self._stream = np.zeros(0, np.int64)
         self._perm = np.zeros(0, np.int64)
         self._starts = np.zeros(1, np.int64)
+        self._order = np.zeros(0, np.int64)
 
     def _load_epoch(self, epoch: int) -> None:
         if epoch == self._epoch:
@@ -170,12 +172,14 @@ class Packer:
         self._starts = np.concatenate([[0], np.cumsum(lengths)])
         self._stream = np.concatenate([self.doc_tokens[i] for i in perm])
         self._perm = perm
+        self._order = rng.permutation(self.samples_per_epoch)
         self._epoch = epoch
 
     def sample(self, g: int) -> tuple[np.ndarray, list[list[int]]]:
         """Tokens of run sample ``g`` and its pieces ``[dataset, index, first, end]``."""
         epoch, k = divmod(g, self.samples_per_epoch)
         self._load_epoch(epoch)
+        k = int(self._order[k])
         lo, hi = k * self.seq_len, (k + 1) * self.seq_len
         i = int(np.searchsorted(self._starts, lo, side="right")) - 1
         pieces: list[list[int]] = []

@@ -43,15 +43,15 @@ class ModelConfig:
         return self.hidden_size // self.num_heads
 
 
-# Named sizes. "tiny" is for tests (about 1-2 M parameters with a 2k vocabulary), "demo" for the
-# CPU demo (a few million), "1b" the GPU benchmark (TinyLlama-like, head dimension 128).
+# Named sizes. "tiny" is for tests (1.3 M parameters), "demo" for the CPU demo (2.5 M), "1b" the
+# GPU benchmark (1.12 B, TinyLlama-like with head dimension 128 and grouped-query attention).
 PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(
         vocab_size=2048, hidden_size=160, intermediate_size=432, num_layers=2, num_heads=4,
         num_kv_heads=4, max_seq_len=128,
     ),
     "demo": ModelConfig(
-        vocab_size=4096, hidden_size=256, intermediate_size=688, num_layers=4, num_heads=4,
+        vocab_size=2048, hidden_size=192, intermediate_size=512, num_layers=4, num_heads=4,
         num_kv_heads=4, max_seq_len=256,
     ),
     "150m": ModelConfig(

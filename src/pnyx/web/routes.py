@@ -38,6 +38,7 @@ NAV.append(NavItem("/search", "Search data"))
 NAV.append(NavItem("/jobs", "Jobs"))
 NAV.append(NavItem("/models", "Models"))
 NAV.append(NavItem("/record", "Record"))
+NAV.append(NavItem("/utilisation", "Utilisation"))
 NAV.append(NavItem("/sim", "Simulator"))
 
 ENV = Environment(

@@ -61,21 +61,32 @@ def test_it_is_a_backend(tmp_path: Path) -> None:
     assert isinstance(backend(ScriptedSlurm({}), tmp_path), Backend)
 
 
-def test_submit_looks_for_the_job_first_and_then_runs_sbatch(tmp_path: Path) -> None:
+def test_a_first_submit_keeps_the_script_and_runs_sbatch_without_look_up(tmp_path: Path) -> None:
     slurm = ScriptedSlurm({"sbatch": (0, "4242\n", "")})
     assert backend(slurm, tmp_path).submit(spec(containment=2)) == "4242"
-    assert slurm.names() == ["squeue", "sacct", "sbatch"]
-    assert "--name=pnyx-j1" in slurm.argvs[0]
+    assert slurm.names() == ["sbatch"]
     assert "#SBATCH --partition=cl2" in slurm.scripts[0]  # containment 2 -> cl2
+    assert (tmp_path / "j1.sbatch").read_text() == slurm.scripts[0]
 
 
-def test_submit_of_a_job_slurm_already_has_returns_its_id(tmp_path: Path) -> None:
+def test_a_resubmit_looks_in_squeue_then_sacct_before_sbatch(tmp_path: Path) -> None:
+    slurm = ScriptedSlurm({"sbatch": (0, "4242\n", "")})
+    b = backend(slurm, tmp_path)
+    b.submit(spec())
+    b.submit(spec())  # Slurm knows no such job (say it was never accepted): submitted again
+    assert slurm.names() == ["sbatch", "squeue", "sacct", "sbatch"]
+    assert "--name=pnyx-j1" in slurm.argvs[1]
+
+
+def test_a_resubmit_of_a_job_slurm_already_has_returns_its_id(tmp_path: Path) -> None:
+    (tmp_path / "j1.sbatch").write_text("an earlier submit got this far")
     slurm = ScriptedSlurm({"squeue": (0, "77\n", "")})
     assert backend(slurm, tmp_path).submit(spec()) == "77"
     assert "sbatch" not in slurm.names()
 
 
-def test_submit_finds_a_finished_job_in_sacct(tmp_path: Path) -> None:
+def test_a_resubmit_finds_a_finished_job_in_sacct(tmp_path: Path) -> None:
+    (tmp_path / "sample-ok.sbatch").write_text("an earlier submit got this far")
     slurm = ScriptedSlurm({"sacct": (0, SACCT, "")})
     assert backend(slurm, tmp_path).submit(spec("sample-ok")) == "1067"
     assert "sbatch" not in slurm.names()
@@ -177,3 +188,12 @@ def test_nodes_come_from_sinfo(tmp_path: Path) -> None:
     slurm = ScriptedSlurm({"sinfo": (0, (DATA / "sinfo-node-down.json").read_text(), "")})
     states = {n.name: n.state for n in backend(slurm, tmp_path).nodes()}
     assert states == {"node1": "idle", "node2": "idle", "node3": "idle", "node4": "down"}
+
+
+def test_sacct_names_are_sent_in_batches_that_fit_one_argument(tmp_path: Path) -> None:
+    slurm = ScriptedSlurm({"squeue": (0, SQUEUE, "")})
+    ids = [f"gone-{i:05d}-" + "x" * 90 for i in range(2500)]  # long ids: the worst case
+    states = backend(slurm, tmp_path).status(ids)
+    assert slurm.names() == ["squeue", "sacct", "sacct", "sacct"]  # 1,000 names per sacct
+    assert max(len(a) for argv in slurm.argvs for a in argv) < 128 * 1024
+    assert {s.state for s in states.values()} == {BackendState.LOST}

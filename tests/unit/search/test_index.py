@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections.abc import Iterator
@@ -112,7 +113,8 @@ def test_snippet_is_cut_at_the_document() -> None:
         snippet = index.snippet(hit, len(b"needle"), context=100)
         assert (hit.doc, hit.offset) == (1, 4)
         assert (snippet.before, snippet.match, snippet.after) == ("the ", "needle", " is here")
-        assert index.ids[hit.doc] == "d1"
+        assert index.ids[hit.doc] == index.doc_id(1) == "d1"
+        assert index.record_sha256(1) == hashlib.sha256(b"the needle is here").hexdigest()
 
 
 def test_layout_sizes_and_offsets() -> None:
@@ -130,7 +132,8 @@ def test_index_is_deterministic(tmp_path: Path) -> None:
     first = build_shard_index(ArtifactStore(tmp_path / "a"), shard, "1" * 64)
     second = build_shard_index(ArtifactStore(tmp_path / "b"), shard, "1" * 64)
     assert first.index_sha256 == second.index_sha256
-    assert first.manifest.index_bytes() <= 6 * len(b"same textagain and again") + 64
+    m, text_bytes = first.manifest, len(b"same textagain and again")
+    assert (m.text.bytes, m.sa.bytes, m.docs.bytes) == (text_bytes + 2, 4 * text_bytes, 8 * 3)
 
 
 def test_changed_index_file_is_refused(tmp_path: Path) -> None:

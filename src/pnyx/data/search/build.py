@@ -67,7 +67,8 @@ def build_shard_index(store: ArtifactStore, shard: bytes, shard_sha256: str) -> 
 
 
 def _ids_bytes(corpus: ShardText) -> bytes:
-    return json.dumps(corpus.ids, ensure_ascii=False, separators=(",", ":")).encode()
+    pairs = [[i, h] for i, h in zip(corpus.ids, corpus.hashes, strict=True)]
+    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _put(store: ArtifactStore, data: bytes | npt.NDArray[np.generic]) -> FileRef:

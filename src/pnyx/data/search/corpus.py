@@ -32,6 +32,7 @@ class ShardText:
     text: bytes
     starts: npt.NDArray[np.int64]  # len(ids) + 1 entries; the last is len(text)
     ids: list[str]
+    hashes: list[str]  # each document's record sha256 (of its text), as the shard states it
     line_root: bytes
 
     @property
@@ -54,18 +55,18 @@ def line_root(lines: Sequence[bytes]) -> bytes:
     return merkle.root_hash(lines)
 
 
-def parse_document(line: bytes, number: int) -> tuple[str, str]:
-    """``(id, text)`` of one shard line; InvalidInputError naming the line if malformed."""
+def parse_document(line: bytes, number: int) -> tuple[str, str, str]:
+    """``(id, text, sha256)`` of one shard line; InvalidInputError naming the line if malformed."""
     try:
         obj = json.loads(line)
     except (UnicodeDecodeError, ValueError) as e:
         raise InvalidInputError(f"text shard line {number + 1}: not UTF-8 JSON: {e}") from e
     if not isinstance(obj, dict):
         raise InvalidInputError(f"text shard line {number + 1}: not a JSON object")
-    doc_id, text = obj.get("id"), obj.get("text")
-    if not isinstance(doc_id, str) or not isinstance(text, str):
-        raise InvalidInputError(f"text shard line {number + 1}: id and text must be strings")
-    return doc_id, text
+    doc_id, text, sha = obj.get("id"), obj.get("text"), obj.get("sha256")
+    if not (isinstance(doc_id, str) and isinstance(text, str) and isinstance(sha, str)):
+        raise InvalidInputError(f"text shard line {number + 1}: id, text, sha256 must be strings")
+    return doc_id, text, sha
 
 
 def shard_text(shard: bytes) -> ShardText:
@@ -73,10 +74,11 @@ def shard_text(shard: bytes) -> ShardText:
     lines = split_lines(shard)
     parts: list[bytes] = []
     ids: list[str] = []
+    hashes: list[str] = []
     starts = np.empty(len(lines) + 1, dtype=np.int64)
     pos = 0
     for number, line in enumerate(lines):
-        doc_id, text = parse_document(line, number)
+        doc_id, text, sha = parse_document(line, number)
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError as e:
@@ -84,7 +86,8 @@ def shard_text(shard: bytes) -> ShardText:
         starts[number] = pos
         parts.append(data)
         ids.append(doc_id)
+        hashes.append(sha)
         pos += len(data) + 1
     starts[len(lines)] = pos
     joined = SEPARATOR_BYTE.join(parts) + (SEPARATOR_BYTE if parts else b"")
-    return ShardText(joined, starts, ids, line_root(lines))
+    return ShardText(joined, starts, ids, hashes, line_root(lines))

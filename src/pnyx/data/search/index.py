@@ -92,7 +92,7 @@ class ShardIndex:
         self._sa = whole.cast("i") if manifest.sa_dtype == "<i4" else whole.cast("q")
         self.sa: npt.NDArray[np.int64] = np.frombuffer(self._sa_map, dtype=manifest.sa_dtype)
         self.starts: npt.NDArray[np.int64] = np.fromfile(paths["docs"], dtype="<i8")
-        self._ids: list[str] | None = None
+        self._docs: list[list[str]] | None = None
 
     @property
     def shard_sha256(self) -> str:
@@ -101,10 +101,21 @@ class ShardIndex:
 
     @property
     def ids(self) -> list[str]:
-        """Document ids in line order (read on first use)."""
-        if self._ids is None:
-            self._ids = json.loads(self.paths["ids"].read_bytes())
-        return self._ids
+        """Document ids in line order."""
+        return [d[0] for d in self._documents()]
+
+    def doc_id(self, doc: int) -> str:
+        """The id of document ``doc``."""
+        return self._documents()[doc][0]
+
+    def record_sha256(self, doc: int) -> str:
+        """The record hash of document ``doc`` (the SHA-256 of its text, what opt-outs name)."""
+        return self._documents()[doc][1]
+
+    def _documents(self) -> list[list[str]]:
+        if self._docs is None:  # read on first use
+            self._docs = json.loads(self.paths["ids"].read_bytes())
+        return self._docs
 
     def find(self, pattern: bytes) -> tuple[int, int]:
         """The suffix-array range ``[lo, hi)`` of suffixes that start with ``pattern``.

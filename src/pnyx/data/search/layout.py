@@ -3,7 +3,8 @@
 An index is five artifacts in the content-addressed store: the indexed ``text`` (documents
 joined by 0xFF), the suffix array ``sa`` (little-endian int32, or int64 when the text is 2 GiB
 or more; suffixes starting at a separator are left out), the document-offset table ``docs``
-(little-endian int64), the document ``ids`` (a JSON array) and this manifest, whose SHA-256
+(little-endian int64), the documents' ``ids`` (a JSON array of ``[id, record sha256]`` in line
+order) and this manifest, whose SHA-256
 (of its canonical bytes, i.e. its artifact name) is the **index hash** recorded on the ledger::
 
     {"format": "pnyx-search-index/1", "separator": 255, "builder": "libdivsufsort (pydivsufsort)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,10 +90,10 @@ def locate_version(index: VersionIndex, pattern: bytes, limit: int) -> list[Hit]
                 shard_sha256=shard.shard_sha256,
                 doc=occ.doc,
                 global_doc=first + occ.doc,
-                doc_id=shard.ids[occ.doc],
+                doc_id=shard.doc_id(occ.doc),
                 offset=occ.offset,
                 snippet=shard.snippet(occ, len(pattern)),
-                record_sha256=hashlib.sha256(shard.document_bytes(occ.doc)).hexdigest(),
+                record_sha256=shard.record_sha256(occ.doc),
             )
             for occ in shard.locate(pattern, limit - len(hits))
         )
