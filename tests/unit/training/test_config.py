@@ -41,7 +41,7 @@ def test_yaml_config(tmp_path: Path) -> None:
         f"model: {{preset: demo}}\ndata:\n  artifact_root: /a\n  datasets: [{{manifest: {SHA}}}]\n"
     )
     cfg = load_config(path, env={})
-    assert cfg.model.hidden_size == 256 and cfg.data.seq_len == 256
+    assert cfg.model.hidden_size == 192 and cfg.data.seq_len == 256
 
 
 def test_links_come_from_the_environment_unless_given() -> None:
