@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from council_setup import build_council
+from council_setup import OPERATOR, build_council
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pnyx.api.app import create_app
 from pnyx.cli.main import app as cli
 from pnyx.errors import InvalidInputError
-from pnyx.services import council_preview
+from pnyx.services import council, council_preview, council_read
 from pnyx.services.context import ServiceContext
 from pnyx.services.council_preview import PreviewSettings, preview_resolution
 from pnyx.settings import Settings
@@ -81,13 +81,17 @@ def test_doubling_a_share_raises_its_delivered_share(ctx: ServiceContext, tmp_pa
 
 def test_preview_is_deterministic_and_cached(ctx: ServiceContext, tmp_path: Path) -> None:
     rid = propose_doubling(ctx)
-    first = preview_resolution(ctx, rid, settings(tmp_path))
+    fixed = settings(tmp_path)
+    first = preview_resolution(ctx, rid, fixed)
     council_preview._cache.clear()
-    again = preview_resolution(ctx, rid, settings(tmp_path))
+    again = preview_resolution(ctx, rid, fixed)
     assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
     assert len(council_preview._cache) == 1
-    preview_resolution(ctx, rid, settings(tmp_path))
+    preview_resolution(ctx, rid, fixed)
     assert len(council_preview._cache) == 1  # served from the cache
+    settings(tmp_path)  # the trace file is written again: a new entry, same figures
+    assert preview_resolution(ctx, rid, fixed) == first
+    assert len(council_preview._cache) == 2
 
 
 def test_without_a_workload_the_static_figures_remain(ctx: ServiceContext, tmp_path: Path) -> None:
@@ -137,3 +141,21 @@ def test_resolution_page_shows_the_simulated_preview(
     assert f'data-label="de" data-before="{de["before"]:.6g}"' in page
     assert f'data-after="{de["after"]:.6g}"' in page
     assert f'<td class="delivered-after">{100 * de["after"]:.1f} %</td>' in page
+
+
+def test_a_passed_resolution_is_previewed_against_the_shares_before_it(
+    ctx: ServiceContext, tmp_path: Path
+) -> None:
+    c = build_council(ctx)
+    payload = {"programme_id": "open-models", "shares": DOUBLED}
+    rid = c.propose(kind="set-member-shares", payload=payload).resolution_id
+    for member in DOUBLED:
+        c.vote(rid, member, "yes")
+    council.close_resolution(ctx, OPERATOR, rid)
+    assert council_read.get_resolution(ctx, rid).status == "passed"
+    out = preview_resolution(ctx, rid, settings(tmp_path))
+    assert out["before_is"] == "shares before enactment"
+    de = out["simulated"]["members"]["de"]
+    assert de["enacted_share"]["before"] == pytest.approx(0.2)  # not the 0.4 now in force
+    assert de["enacted_share"]["after"] == pytest.approx(0.4)
+    assert de["delivered_share"]["after"] > de["delivered_share"]["before"]

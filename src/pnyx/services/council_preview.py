@@ -13,9 +13,9 @@ resolution's payload enacted.
   programme the delivered accelerator-hours (each member's split among its programmes in the
   ratio of ``programme share x member share``). Default workload: philly.csv, the jobs
   submitted 2017-11-14, load 1.5 on 128 accelerators (seconds to run). Results are cached in
-  memory per (shares before, shares after, members, settings), so the portal computes each
-  preview once per process. Without the trace file the simulated part is ``None`` and
-  ``simulation_skipped`` says why.
+  memory per (shares before, shares after, members, settings, trace file's mtime), so the
+  portal computes each preview once per process. Without the trace file the simulated part
+  is ``None`` and ``simulation_skipped`` says why.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def simulated_preview(
     settings: PreviewSettings,
 ) -> dict[str, Any]:
     """The simulated what-if (cached in memory per shares, members and settings)."""
-    key = (_key(before), _key(after), members, settings)
+    key = (_key(before), _key(after), members, settings, settings.trace.stat().st_mtime_ns)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
