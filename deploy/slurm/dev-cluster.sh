@@ -147,7 +147,7 @@ SlurmdTimeout=10
 SlurmctldTimeout=10
 MessageTimeout=5
 JobRequeue=1
-NodeName=$prefix[1-$count] NodeHostname=$HOST NodeAddr=127.0.0.1 Port=[$sport-$last] CPUs=64 Boards=1 SocketsPerBoard=2 CoresPerSocket=32 ThreadsPerCore=1 RealMemory=1024000 Gres=gpu:$gpu:8 State=UNKNOWN
+NodeName=${prefix}[1-$count] NodeHostname=$HOST NodeAddr=127.0.0.1 Port=[$sport-$last] CPUs=64 Boards=1 SocketsPerBoard=2 CoresPerSocket=32 ThreadsPerCore=1 RealMemory=1024000 Gres=gpu:$gpu:8 State=UNKNOWN
 EOF
     local p name nodes def
     for p in $(cluster_field "$c" parts); do
@@ -156,7 +156,7 @@ EOF
     done
     cat >"$cdir/etc/gres.conf.new" <<EOF
 AutoDetect=off
-NodeName=$prefix[1-$count] Name=gpu Type=$gpu File=$cdir/fakedev/nvidia[0-7]
+NodeName=${prefix}[1-$count] Name=gpu Type=$gpu File=$cdir/fakedev/nvidia[0-7]
 EOF
     if [[ "$ACCOUNTING" == 1 ]]; then
         cat >"$cdir/etc/slurmdbd.conf.new" <<EOF
@@ -332,12 +332,12 @@ cmd_stop() {
         log "nothing at $DIR"
         return 0
     }
-    local c ids
+    local c ids=()
     for c in alpha beta; do
         [[ -f "$(conf_of "$c")" ]] || continue
         alive "$DIR/$c/run/slurmctld.pid" || continue
-        ids=$(with_conf "$c" squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
-        [[ -n "${ids// /}" ]] && with_conf "$c" scancel $ids 2>/dev/null || true
+        mapfile -t ids < <(with_conf "$c" squeue -h -o %A 2>/dev/null | sort -u)
+        if ((${#ids[@]})); then with_conf "$c" scancel "${ids[@]}" 2>/dev/null || true; fi
     done
     log "stopping daemons"
     stop_pids "$DIR"/alpha/run/slurmd-*.pid "$DIR"/beta/run/slurmd-*.pid \
