@@ -3,6 +3,9 @@ dataset added and indexed through the real CLI."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +61,10 @@ def test_absent_text_and_bad_input(browser: Browser, server: str) -> None:
     assert "unknown dataset" in page.locator("#search-error").inner_text()
     page.goto(server + "/search?dataset=animals&q=")
     assert "empty" in page.locator("#search-error").inner_text()
+
+
+def test_cli_counts_through_the_server(server: str) -> None:
+    cmd = [sys.executable, "-m", "pnyx.cli", "data", "count", "animals", "fox", "--url", server]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 4
