@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pnyx.data.artifacts import ArtifactStore
+from pnyx.data.remote_store import open_artifact_store
 from pnyx.domain import model_card
 from pnyx.domain import models as m
 from pnyx.domain.containment import parse_containment
@@ -26,6 +27,7 @@ from pnyx.services.models_dto import (
     ModelVersionView,
 )
 from pnyx.services.record import record
+from pnyx.settings import Settings
 from pnyx.store import models_repo as repo
 
 CARD = "README.md"
@@ -36,8 +38,10 @@ PRIVATE_READERS = (Role.OPERATOR, Role.RESEARCHER, Role.SAFETY_OFFICER)
 
 
 def artifact_store(data_dir: Path) -> ArtifactStore:
-    """The artifact store of a data directory (``DATA/artifacts``)."""
-    return ArtifactStore(Path(data_dir) / "artifacts")
+    """The artifact store of a data directory: ``DATA/artifacts`` unless PNYX_ARTIFACTS_DIR
+    moves it or PNYX_ARTIFACTS_URL puts it at an fsspec URL (the same rule as datasets)."""
+    settings = Settings(data_dir=Path(data_dir))
+    return open_artifact_store(settings.artifacts_root, settings.artifacts_url)
 
 
 # --- registration -----------------------------------------------------------------------------

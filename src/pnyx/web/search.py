@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from pnyx.data.artifacts import ArtifactStore
+from pnyx.data.remote_store import open_artifact_store
 from pnyx.errors import PnyxError
 from pnyx.services import search
 from pnyx.services.search_dto import LocateView
@@ -36,7 +36,8 @@ def search_page(
     result: LocateView | None = None
     error = None
     if q is not None:
-        store = ArtifactStore(request.app.state.settings.artifacts_root)
+        settings = request.app.state.settings
+        store = open_artifact_store(settings.artifacts_root, settings.artifacts_url)
         try:
             result = search.locate(ctx, store, dataset, q, PAGE_HITS)
         except PnyxError as e:
