@@ -28,7 +28,7 @@ from pnyx.domain.broker import ClusterOffer, PartitionOffer, TypeCapacity
 from pnyx.domain.containment import parse_containment
 from pnyx.domain.jobs import JobState
 from pnyx.sched.priority import FairTree, PriorityWeights, priorities, rank
-from pnyx.services import accounting, council_read, inventory
+from pnyx.services import accounting, council_read, inventory, share_history
 from pnyx.services.context import ServiceContext
 from pnyx.services.inventory_dto import ClusterSummary
 from pnyx.store import dispatch_repo
@@ -54,9 +54,10 @@ def order_queued(
     shares = council_read.enacted_shares(ctx)
     with ctx.db.read() as conn:
         owners = dispatch_repo.award_owners(conn)
+        members = dispatch_repo.member_ids(conn)
     tree_ids: list[dict[str, int]] = [{}, {}, {}, {}]
     paths = [_path(row, owners, tree_ids) for row in queued]
-    tree = FairTree(_tree_shares(shares.programmes, shares.members, tree_ids))
+    tree = FairTree(_tree_shares(shares.programmes, shares.members, members, tree_ids))
     leaves = [tree.leaf(p) for p in paths]
     factors = tree.factors(_leaf_usage(queued, leaves, usage))
     fair = np.asarray([factors[leaf] for leaf in leaves])
@@ -83,19 +84,23 @@ def _path(
 
 def _tree_shares(
     programmes: Mapping[str, float],
-    members: Mapping[str, Mapping[str, float]],
+    split: Mapping[str, Mapping[str, float]],
+    members: Sequence[str],
     ids: list[dict[str, int]],
 ) -> dict[tuple[int, ...], float]:
-    """Fair-tree targets from the enacted shares (only for members/programmes in the queue)."""
+    """Fair-tree targets from the enacted shares, by the same rule as statements and the Council
+    preview (:mod:`pnyx.services.share_history`: a programme without an enacted member split is
+    shared equally by all members); only members and programmes in the queue get a node."""
     out: dict[tuple[int, ...], float] = {}
-    for programme, split in members.items():
-        weight = programmes.get(programme, 0.0)
-        for member, share in split.items():
-            if member not in ids[0] or programme not in ids[1]:
-                continue
-            m, p = ids[0][member], ids[1][programme]
-            out[(m,)] = out.get((m,), 0.0) + weight * share
-            out[(m, p)] = weight * share
+    targets = share_history.member_targets(programmes, split, members)
+    for member, m in ids[0].items():
+        if member not in targets:
+            continue
+        out[(m,)] = targets[member]
+        weights = share_history.programme_weights(programmes, split, member, members)
+        for programme, weight in weights.items():
+            if programme in ids[1]:
+                out[(m, ids[1][programme])] = weight
     return out
 
 

@@ -34,6 +34,12 @@ def award_owners(conn: Connection) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in conn.execute(stmt)}
 
 
+def member_ids(conn: Connection) -> list[str]:
+    """Every admitted member state, sorted (the universe an unsplit programme is shared by)."""
+    c = t.members.c
+    return [r[0] for r in conn.execute(select(c.member_id).order_by(c.member_id))]
+
+
 def store_namespace(conn: Connection) -> str | None:
     """The namespace this store recorded for its engine jobs, or None before the first."""
     c = t.events.c
