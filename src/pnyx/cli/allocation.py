@@ -14,11 +14,13 @@ import typer
 from rich.table import Table
 
 from pnyx.cli.common import (
+    AsOpt,
     DataOpt,
     DbOpt,
     JsonOpt,
     TokenOpt,
     UrlOpt,
+    actor_for,
     console,
     emit,
     open_context,
@@ -26,10 +28,9 @@ from pnyx.cli.common import (
 from pnyx.cli.remote import Remote
 from pnyx.domain.allocation import CallSpec, ProposalSpec, ReviewPolicy
 from pnyx.domain.containment import parse_containment
-from pnyx.domain.identity import Actor, Role
+from pnyx.domain.identity import Actor
 from pnyx.errors import InvalidInputError
-from pnyx.services import accounting, awards, calls, identity, programmes, reviews
-from pnyx.services.context import ServiceContext
+from pnyx.services import accounting, awards, calls, programmes, reviews
 
 programme_app = typer.Typer(help="Programmes: the facility's budget lines.")
 call_app = typer.Typer(help="Calls for proposals.")
@@ -38,16 +39,6 @@ review_app = typer.Typer(help="Reviewer assignment, conflicts and scores.")
 award_app = typer.Typer(help="Awards of accelerator-hours.")
 usage_app = typer.Typer(help="Usage records and job admission.")
 statement_app = typer.Typer(help="Statements: awarded, used, remaining hours.")
-
-AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal")]
-
-
-def actor_for(ctx: ServiceContext, principal_id: str | None) -> Actor:
-    """The administrator, or the named principal with its roles and member."""
-    if principal_id is None:
-        return Actor.system()
-    p = identity.get_principal(ctx, principal_id)
-    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
 
 
 def parse_hours_arg(values: list[str]) -> dict[str, int]:

@@ -12,6 +12,8 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 
+from pnyx.domain.identity import Actor, Role
+from pnyx.services import identity
 from pnyx.services.context import ServiceContext
 from pnyx.services.setup import build_context
 from pnyx.settings import DEFAULT_DATA_DIR, Settings
@@ -31,6 +33,17 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="PNYX_TOKEN", help="API token for --url")
 ]
+AsOpt = Annotated[
+    str | None, typer.Option("--as", help="act as this principal (local store; default: admin)")
+]
+
+
+def actor_for(ctx: ServiceContext, principal_id: str | None) -> Actor:
+    """The administrator, or the named principal with its roles and member (``--as``)."""
+    if principal_id is None:
+        return Actor.system()
+    p = identity.get_principal(ctx, principal_id)
+    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
 
 
 def database_url(data: Path | None, db: str | None) -> str:

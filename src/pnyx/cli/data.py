@@ -18,11 +18,13 @@ import typer
 from rich.table import Table
 
 from pnyx.cli.common import (
+    AsOpt,
     DataOpt,
     DbOpt,
     JsonOpt,
     TokenOpt,
     UrlOpt,
+    actor_for,
     console,
     emit,
     open_context,
@@ -33,9 +35,8 @@ from pnyx.data.corpora import make_corpus
 from pnyx.data.ingest import SHARD_LIMIT_BYTES
 from pnyx.data.remote_store import open_artifact_store
 from pnyx.domain.datasets import parse_ref
-from pnyx.domain.identity import Actor, Role
-from pnyx.services import datasets, identity
-from pnyx.services.context import ServiceContext
+from pnyx.domain.identity import Actor
+from pnyx.services import datasets
 from pnyx.services.datasets_dto import DatasetVersionView
 from pnyx.settings import DEFAULT_DATA_DIR, Settings
 
@@ -43,21 +44,12 @@ app = typer.Typer(
     help="Datasets: versions of content-addressed shards with provenance.", no_args_is_help=True
 )
 
-AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal")]
-
 
 def artifact_store(data: Path | None) -> ArtifactStore:
     """The artifact store of the addressed data directory (PNYX_ARTIFACTS_DIR moves it,
     PNYX_ARTIFACTS_URL puts it at an fsspec URL cached there)."""
     settings = Settings(data_dir=data or DEFAULT_DATA_DIR)
     return open_artifact_store(settings.artifacts_root, settings.artifacts_url)
-
-
-def _actor(ctx: ServiceContext, principal_id: str | None) -> Actor:
-    if principal_id is None:
-        return Actor.system()
-    p = identity.get_principal(ctx, principal_id)
-    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
 
 
 def _summary(v: DatasetVersionView) -> None:
@@ -87,7 +79,7 @@ def add(
     """Ingest the files under PATH as the next version of dataset NAME."""
     ctx = open_context(data, db)
     view = datasets.add_version(
-        ctx, _actor(ctx, as_), artifact_store(data), name, path, modality, license, source,
+        ctx, actor_for(ctx, as_), artifact_store(data), name, path, modality, license, source,
         shard_mib << 20,
     )  # fmt: skip
     emit(view, json, _summary)
@@ -183,7 +175,7 @@ def remove(
     """Opt-out: make a new version without the matching records; list the affected runs."""
     ctx = open_context(data, db)
     result = datasets.remove_records(
-        ctx, _actor(ctx, as_), artifact_store(data), name, record_hash or [], source_url or [],
+        ctx, actor_for(ctx, as_), artifact_store(data), name, record_hash or [], source_url or [],
         reason,
     )  # fmt: skip
 

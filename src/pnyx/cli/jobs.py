@@ -19,35 +19,25 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from pnyx.cli.common import (
+    AsOpt,
     DataOpt,
     DbOpt,
     JsonOpt,
     TokenOpt,
     UrlOpt,
+    actor_for,
     console,
     emit,
     open_context,
 )
 from pnyx.cli.remote import Remote
-from pnyx.domain.identity import Actor, Role
 from pnyx.domain.jobs import parse_duration
 from pnyx.errors import InvalidInputError
-from pnyx.services import identity
 from pnyx.services import jobs as svc
-from pnyx.services.context import ServiceContext
 from pnyx.services.jobs_dto import JobLogView, JobRequest, JobView
 
 API = "/api/v1/jobs"
 app = typer.Typer(help="Jobs: submit, follow, cancel; read their logs.", no_args_is_help=True)
-
-AsOpt = Annotated[str | None, typer.Option("--as", help="act as this principal (local store)")]
-
-
-def _actor(ctx: ServiceContext, principal_id: str | None) -> Actor:
-    if principal_id is None:
-        return Actor.system()
-    p = identity.get_principal(ctx, principal_id)
-    return Actor(p.principal_id, frozenset(Role(r) for r in p.roles), p.member_id)
 
 
 def parse_env(values: list[str]) -> dict[str, str]:
@@ -133,7 +123,7 @@ def submit(
         view = JobView.model_validate(Remote(url, token).post(API, request.model_dump()))
     else:
         ctx = open_context(data, db)
-        view = svc.submit_job(ctx, _actor(ctx, as_), request)
+        view = svc.submit_job(ctx, actor_for(ctx, as_), request)
     emit(view, json, lambda v: console.print(f"submitted {v.job_id} ({v.state})"))
 
 
@@ -152,7 +142,7 @@ def show(
         view = JobView.model_validate(Remote(url, token).get(f"{API}/{job_id}"))
     else:
         ctx = open_context(data, db)
-        view = svc.visible_to(svc.get_job(ctx, job_id), _actor(ctx, as_))
+        view = svc.visible_to(svc.get_job(ctx, job_id), actor_for(ctx, as_))
     emit(view, json, _render_job)
 
 
@@ -177,7 +167,7 @@ def list_(
         views = [JobView.model_validate(v) for v in raw]
     else:
         ctx = open_context(data, db)
-        actor = _actor(ctx, as_)
+        actor = actor_for(ctx, as_)
         views = [svc.visible_to(v, actor) for v in svc.list_jobs(ctx, states, cluster)]
     emit(views, json, _render_list)
 
@@ -200,7 +190,7 @@ def cancel(
         )
     else:
         ctx = open_context(data, db)
-        actor = _actor(ctx, as_)
+        actor = actor_for(ctx, as_)
         view = svc.visible_to(svc.cancel_job(ctx, actor, job_id, reason), actor)
     emit(
         view,
@@ -226,7 +216,7 @@ def logs(
         view = JobLogView.model_validate(Remote(url, token).get(f"{API}/{job_id}/logs"))
     else:
         ctx = open_context(data, db)
-        view = svc.get_job_log(ctx, _actor(ctx, as_), job_id)
+        view = svc.get_job_log(ctx, actor_for(ctx, as_), job_id)
     emit(view, json, lambda v: typer.echo(v.text, nl=False))
 
 
