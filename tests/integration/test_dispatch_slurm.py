@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.backends.slurm_support import cluster_env
+from tests.integration.burst_support import assert_each_acked_once, sigkill_mid_burst
 from tests.integration.jobs_setup import OPERATOR, build_world, request, set_time
 from tests.integration.pnyx_server import Server, cli_env, free_port
 
@@ -195,6 +196,28 @@ def test_unreachable_controller_keeps_jobs_and_backs_off(
         assert names == [view.backend_job_id]
         assert len([u for u in accounting.list_usage(ctx) if u.job_id == job_id]) == 1
     assert state.backoff == {}
+
+
+def test_sigkill_during_a_burst_on_slurm_loses_and_duplicates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pnyx up --backend slurm` SIGKILLed during 200 API submissions, then restarted: every
+    acknowledged submission is one job of the record and exactly one Slurm job (by sacct)."""
+    data = tmp_path / "data"
+    token, _ = prepare(data, monkeypatch)
+    env = cli_env(**cluster_env(), PNYX_DISPATCH_EVERY_S="0.3")
+    store = ["--data", str(data), "--backend", "slurm"]
+    acked, burst = sigkill_mid_burst(store, env, token, tmp_path)
+    assert_each_acked_once(acked, burst)
+    assert all(j["state"] == "succeeded" for j in burst), {j["state"] for j in burst}
+    assert {j["cluster"] for j in burst} == {"de-booster"}  # Slurm cluster alpha
+    conf = Path(cluster_env()["PNYX_SLURM_CONF"])
+    ctx = open_context(data, None)
+    namespace = store_namespace(ctx)
+    ctx.db.dispose()
+    for job in burst:
+        names = slurm_jobs_named(conf, f"pnyx-{run_key(job['job_id'], 0, namespace)}")
+        assert names == [job["backend_job_id"]], job["job_id"]
 
 
 def dispatch_until(
