@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 
 from prometheus_client import Counter, Histogram
 
 from pnyx.backends.base import Backend
+from pnyx.backends.slurm_shares import AccountShare
 from pnyx.domain.identity import Actor
 from pnyx.services.context import ServiceContext
 from pnyx.services.dispatch import DispatchConfig, DispatchReport, DispatchState, dispatch_once
+from pnyx.services.slurm_accounts import sync_slurm_accounts
 from pnyx.workers import loop
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,7 @@ BACKEND_UNAVAILABLE = Counter(
 )
 PASS_SECONDS = Histogram("pnyx_dispatch_pass_seconds", "Duration of one dispatch pass")
 INTERVAL_S = 1.0
+SHARE_SYNC_EVERY_S = 60.0  # how often Slurm's accounts are compared with the enacted shares
 
 
 class Dispatcher:
@@ -41,6 +45,8 @@ class Dispatcher:
         self.dataset_sites = {k: frozenset(v) for k, v in (dataset_sites or {}).items()}
         self.state = DispatchState()
         self.actor = Actor.system()
+        self.mirrored: dict[str, tuple[AccountShare, ...]] = {}
+        self.next_share_sync = 0.0
 
     def run_once(self) -> DispatchReport:
         """One pass; counts what it did."""
@@ -55,7 +61,20 @@ class Dispatcher:
             BACKEND_UNAVAILABLE.labels(backend=name).inc()
         for error in report.errors:
             log.warning("dispatch: %s", error)
+        self.sync_shares()
         return report
+
+    def sync_shares(self, now: float | None = None) -> None:
+        """Every SHARE_SYNC_EVERY_S, mirror the enacted shares into Slurm clusters with
+        slurmdbd (only when the tree changed since the last mirror)."""
+        now = time.monotonic() if now is None else now
+        if now < self.next_share_sync:
+            return
+        self.next_share_sync = now + SHARE_SYNC_EVERY_S
+        for cluster, commands in sync_slurm_accounts(
+            self.ctx, self.backends, self.mirrored
+        ).items():
+            log.info("shares mirrored into %s: %d sacctmgr commands", cluster, len(commands))
 
 
 def start(
