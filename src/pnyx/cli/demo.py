@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
-from pnyx.cli.common import DataOpt, JsonOpt, console, emit, open_context
+from pnyx.cli.common import DataOpt, JsonOpt, emit, open_context
 from pnyx.domain.identity import Actor, NewPrincipal, Role
 from pnyx.services import checkpoints, identity
 from pnyx.services.context import ServiceContext
@@ -21,6 +22,8 @@ from pnyx.services.verify import verify_log
 from pnyx.settings import Backend, Settings
 from pnyx.store.replay import check_replay
 from pnyx.workers.backends import build_backends
+
+console = Console(soft_wrap=True)  # long lines (paths, commands) stay whole when piped
 
 SYSTEM = Actor.system()
 MEMBERS = {"de": "Germany", "fr": "France", "it": "Italy", "es": "Spain", "pl": "Poland"}
