@@ -209,14 +209,23 @@ def test_requeues_stop_after_the_limit(ctx: ServiceContext) -> None:
     assert view.state == "cancelled" and "requeued 1 times already" in view.state_reason
 
 
-def test_lost_job_fails_with_a_reason(ctx: ServiceContext) -> None:
+def test_lost_job_is_requeued_then_fails_after_the_limit(ctx: ServiceContext) -> None:
     site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    site.config = DispatchConfig(max_requeues=1)
     job_id = site.submit()
     site.run()
     site.gpu.forget(site.key(job_id))
     site.run()
     view = site.job(job_id)
+    assert view.state == "queued"  # a new run, not a silent loss
+    requeued = [h for h in view.history if h.state == "requeued"]
+    assert requeued and requeued[-1].reason.startswith("lost:")
+    site.run()  # placed and started again under the next run key
+    site.gpu.forget(site.key(job_id, site.state.runs[job_id]))
+    site.run()
+    view = site.job(job_id)
     assert view.state == "failed" and view.state_reason.startswith("lost:")
+    assert "requeued 1 times already" in view.state_reason
 
 
 def test_timeout_and_failure_reasons(ctx: ServiceContext) -> None:

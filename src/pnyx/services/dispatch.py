@@ -17,8 +17,10 @@
 3. **Faults.** A node failure or a preemption puts the job back in the queue (``requeued`` >
    ``queued``, at most ``max_requeues`` times) under a new run key; an engine's own requeue is
    followed (``requeued``, then ``placed`` again when the engine restarts it); a job the engine
-   lost is ``failed`` with a reason. :class:`BackendUnavailableError` leaves every job as it is
-   and backs that engine off exponentially; nothing is lost, submissions stay queued.
+   lost (e.g. a controller killed before it saved its state) is requeued the same way, with a
+   reason starting ``lost:``, and fails only after ``max_requeues``.
+   :class:`BackendUnavailableError` leaves every job as it is and backs that engine off
+   exponentially; nothing is lost, submissions stay queued.
 
 Nothing here needs memory of earlier passes to be correct: after a restart the next pass
 re-queries every job an engine holds and resubmits placed ones idempotently
@@ -31,7 +33,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -494,10 +496,8 @@ class _Pass:
         if s is BackendState.LOST:
             if row["cancel_requested"]:
                 self._end(backend, row, S.CANCELLED, _cancel_reason(row), st)
-            elif S(row["state"]) is S.REQUEUED:
-                self.requeue(row, st)
-            else:
-                self._end(backend, row, S.FAILED, lost_reason(st.reason), st)
+            else:  # never silently gone: a new run, up to max_requeues, then failed
+                self.requeue(row, replace(st, reason=lost_reason(st.reason)))
             return
         target, reason = _final_of(row, st)
         if target is not S.CANCELLED and S(row["state"]) in (S.PLACED, S.REQUEUED):

@@ -111,7 +111,11 @@ def test_a_killed_controller_loses_no_job_and_duplicates_none(slurm: SlurmBacken
     specs = [long_job() for _ in range(3)]
     ids = {spec.job_id: slurm.submit(spec) for spec in specs}
     until(lambda: all(running(slurm, j) for j in ids), "the jobs to run")
-    time.sleep(2)  # let slurmctld write its state file (it batches saves)
+    # slurmctld saves its job state in batches: a SIGKILL before the save loses the jobs in
+    # Slurm itself, so wait until a save after they all ran (under load this takes seconds)
+    seen_running = time.time()
+    job_state = Path(cluster_env()["PNYX_SLURM_DIR"]) / "alpha" / "state" / "job_state"
+    until(lambda: job_state.stat().st_mtime > seen_running + 0.5, "slurmctld to save its state")
 
     kill_daemon("slurmctld")
     with pytest.raises(BackendUnavailableError):
