@@ -298,6 +298,7 @@ cmd_start() {
     for c in "${CLUSTERS[@]}"; do start_cluster "$c"; done
     for c in "${CLUSTERS[@]}"; do
         if ! wait_until 60 nodes_ready "$c"; then
+            # diagnostics only, on the way to die(): a failing sinfo must not hide the message
             with_conf "$c" sinfo -N -R >&2 || true
             die "nodes of $c did not become ready (see $DIR/$c/log)"
         fi
@@ -310,6 +311,7 @@ stop_pids() {
     local f pid pids=()
     for f in "$@"; do
         [[ -f "$f" ]] || continue
+        # the daemon may exit (and remove its pid file) between these steps: gone is the goal
         pid=$(cat "$f" 2>/dev/null || true)
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
@@ -324,6 +326,7 @@ stop_pids() {
         ((${#left[@]} == 0)) && return 0
         sleep 0.1
     done
+    # a process that ended after the last check is already what we want
     for pid in "${left[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 }
 
@@ -337,6 +340,7 @@ cmd_stop() {
         [[ -f "$(conf_of "$c")" ]] || continue
         alive "$DIR/$c/run/slurmctld.pid" || continue
         mapfile -t ids < <(with_conf "$c" squeue -h -o %A 2>/dev/null | sort -u)
+        # best effort before the daemons stop: jobs that ended meanwhile make scancel complain
         if ((${#ids[@]})); then with_conf "$c" scancel "${ids[@]}" 2>/dev/null || true; fi
     done
     log "stopping daemons"
