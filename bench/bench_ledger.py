@@ -12,10 +12,11 @@ PNYX_TEST_PG_URL), in a fresh schema. Then, per database:
   executemany (no canonical encoding, no tree, no checkpoint), batches of 1,000, in the same
   process; ``append_vs_baseline`` is the ratio of the two times (the figure that counts);
 - ``single_event_tx_ms``: one event per transaction on the N-entry log, p50/p99;
-- ``inclusion_proof_ms`` / ``consistency_proof_ms``: pnyx.store.tree proofs at size N for random
-  indexes / old sizes, p50/p99, each in its own read transaction (as the API serves one), and
-  ``*_in_open_tx_ms`` all inside one read transaction; baseline ``point_read_ms``: one stored
-  node by primary key in its own read transaction;
+- ``inclusion_proof_ms`` / ``consistency_proof_ms``: proofs at size N for random indexes / old
+  sizes through ``services.ledger.prove_inclusion`` / ``prove_consistency`` (what the API
+  routes call: one read each, with the leaf and roots), p50/p99, and ``*_in_open_tx_ms`` the
+  tree's own queries all inside one open read transaction; baseline ``point_read_ms``: one
+  stored node by primary key in its own read transaction;
 - ``verify_s``: ``verify_log`` without replay over the whole log (recompute every leaf and the
   tree, check every checkpoint's signature and root, the store's consistency proofs); baseline
   ``verify_baseline_read_and_hash_s``: read every entry and SHA-256 it, nothing else.
@@ -45,6 +46,7 @@ from sqlalchemy import create_engine, select, text
 from pnyx.domain.events import Event
 from pnyx.domain.identity import MemberAdmitted, PrincipalCreated
 from pnyx.ledger import note
+from pnyx.services import ledger
 from pnyx.services.checkpoints import checkpoint_if_due
 from pnyx.services.context import ServiceContext
 from pnyx.services.logsources import DbLogSource
@@ -52,7 +54,7 @@ from pnyx.services.verify import verify_log
 from pnyx.store import tables as t
 from pnyx.store import tree
 from pnyx.store.db import Database, url_for_data_dir
-from pnyx.store.eventstore import append_events
+from pnyx.store.eventstore import append_events, leaf_key
 from pnyx.store.schema import migrate
 
 BATCH = 1000
@@ -131,7 +133,7 @@ def build_log(ctx: ServiceContext, entries: int) -> dict[str, Any]:
 
 def baseline(source: Database, target: Database, entries: int) -> dict[str, Any]:
     """SHA-256 the same entry rows and insert them with a plain executemany, no tree."""
-    columns = [c for c in t.events.c if c.name != "leaf_hash"]
+    columns = [c for c in t.events.c if c.name not in ("leaf_hash", "leaf_key")]
     times: list[float] = []
     for start in range(0, entries, BATCH):
         with source.read() as conn:
@@ -141,6 +143,7 @@ def baseline(source: Database, target: Database, entries: int) -> dict[str, Any]
         sha256 = hashlib.sha256
         for row in rows:
             row["leaf_hash"] = sha256(b"\x00" + row["entry"].encode()).digest()
+            row["leaf_key"] = leaf_key(row["seq"], row["leaf_hash"])
         with target.transaction() as conn:
             conn.execute(t.events.insert(), rows)
         times.append(time.perf_counter() - began)
@@ -159,11 +162,13 @@ def single_event_latency(ctx: ServiceContext, count: int, first: int) -> dict[st
     return quantiles_ms(times)
 
 
-def proof_latency(db: Database, size: int, count: int) -> dict[str, dict[str, float]]:
-    """Proofs at ``size``: each in its own read transaction (as the API serves them), and all
-    inside one open read transaction (the tree's own cost)."""
+def proof_latency(ctx: ServiceContext, size: int, count: int) -> dict[str, dict[str, float]]:
+    """Proofs at ``size`` through the services the API routes call (``prove_inclusion``,
+    ``prove_consistency``: one read each, as a request gets it), and the tree's own cost inside
+    one open read transaction; baseline: one stored node by primary key in its own read."""
+    db = ctx.db
 
-    def timed(prove: Callable[[Any, int], list[bytes]], low: int, shared: bool) -> dict[str, float]:
+    def timed(prove: Callable[[Any, int], object], low: int, shared: bool) -> dict[str, float]:
         samples: list[float] = []
         with db.read() as open_conn:
             for _ in range(count):
@@ -172,26 +177,32 @@ def proof_latency(db: Database, size: int, count: int) -> dict[str, dict[str, fl
                 if shared:
                     prove(open_conn, arg)
                 else:
-                    with db.read() as conn:
-                        prove(conn, arg)
+                    prove(None, arg)
                 samples.append(time.perf_counter() - began)
         return quantiles_ms(samples)
 
-    def inclusion(conn: Any, index: int) -> list[bytes]:
-        return tree.inclusion_proof(conn, index, size)
+    def inclusion(_conn: Any, index: int) -> object:
+        return ledger.prove_inclusion(ctx, index=index, size=size)
 
-    def consistency(conn: Any, old: int) -> list[bytes]:
-        return tree.consistency_proof(conn, old, size)
+    def consistency(_conn: Any, old: int) -> object:
+        return ledger.prove_consistency(ctx, old, size)
 
-    def point_read(conn: Any, index: int) -> list[bytes]:
-        return list(tree.fetch_nodes(conn, [(0, index)]).values())
+    def tree_inclusion(conn: Any, index: int) -> object:
+        return tree.inclusion_with_root(conn, index, size)
+
+    def tree_consistency(conn: Any, old: int) -> object:
+        return tree.consistency_with_roots(conn, old, size)
+
+    def point_read(_conn: Any, index: int) -> object:
+        with db.read() as conn:
+            return tree.fetch_nodes(conn, [(2, index // 4)])
 
     return {
         "point_read_ms": timed(point_read, 0, shared=False),
         "inclusion_proof_ms": timed(inclusion, 0, shared=False),
         "consistency_proof_ms": timed(consistency, 1, shared=False),
-        "inclusion_proof_in_open_tx_ms": timed(inclusion, 0, shared=True),
-        "consistency_proof_in_open_tx_ms": timed(consistency, 1, shared=True),
+        "inclusion_proof_in_open_tx_ms": timed(tree_inclusion, 0, shared=True),
+        "consistency_proof_in_open_tx_ms": timed(tree_consistency, 1, shared=True),
     }
 
 
@@ -228,7 +239,7 @@ def bench_database(
         result["append_vs_baseline"] = round(
             result["baseline"]["events_per_s"] / result["append"]["events_per_s"], 2
         )
-        result.update(proof_latency(db, entries, proofs))
+        result.update(proof_latency(ctx, entries, proofs))
         result.update(verify_timings(db, signer.verifier))
         result["single_event_tx_ms"] = single_event_latency(ctx, single, entries)
         return result

@@ -7,7 +7,12 @@
 Prints one JSON object: the command's settings, the machine, and per policy the DESIGN
 section 8 figures (utilisation, mean / p99 wait, large-job wait, share deviation mean / max,
 Jain's index, lost work %, preempted segments) plus the simulation speed (jobs/s, wall
-seconds). Every policy replays the same workload with the same seed.
+seconds). Every policy replays the same workload with the same seed. Each policy's figures
+also go to stderr as one JSON line as soon as it has run (long runs can be watched, and a cut
+run keeps what it measured). For 100,000 accelerators, e.g.:
+
+    python bench/bench_sim.py --accelerators 100000 --load 2.5 --start 2017-11-15 \
+        --end 2017-11-16 --tick-s 60
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +69,7 @@ def main() -> None:
         config = ReplayConfig(args.accelerators, name, seed=args.seed, tick_s=args.tick_s)
         out, _ = replay(work, config)
         table[name] = row(out)
+        print(json.dumps({name: table[name]}), file=sys.stderr, flush=True)
     print(
         json.dumps(
             {

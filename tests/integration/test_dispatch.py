@@ -316,6 +316,9 @@ def test_restart_reconciles_placed_and_started_jobs(ctx: ServiceContext) -> None
 
 def test_broker_spreads_jobs_over_two_clusters(ctx: ServiceContext) -> None:
     site = Site(ctx, program=lambda spec: FakeProgram(duration_s=None))
+    # the broker's own choice: lab-mix's nodes are declared, so placement="pnyx" would let
+    # the scheduling core place there first (tests/integration/test_dispatch_sched.py)
+    site.config = DispatchConfig(placement="engine")
     on_gpu = site.submit(accelerator_types=["h100"])
     on_mix = site.submit(accelerator_types=["mi300x"], accelerators_per_node=2, time_limit_s=600)
     either = site.submit(

@@ -228,3 +228,67 @@ def dispatch_until(
         assert time.monotonic() < deadline, "Slurm jobs did not get there in 180 s"
         dispatch_once(ctx, OPERATOR, backends, state)
         time.sleep(0.5)
+
+
+SLURM_ALPHA = {
+    "cluster_id": "slurm-alpha",
+    "name": "The dev cluster alpha, its node names declared",
+    "engine": "slurm",
+    "interconnect": "ethernet",
+    "containment": "CL-2",
+    "pods": [
+        {
+            "pod_id": "alpha-r0",
+            "kind": "rack",
+            "nodes": [
+                {"names": ["node1", "node2", "node3", "node4"], "accelerator_type": "h100",
+                 "accelerators_per_node": 8, "cpus": 64, "mem_gib": 1000},
+            ],
+        }
+    ],
+}  # fmt: skip
+
+
+def test_pnyx_pins_its_placement_and_slurm_runs_the_job_on_those_nodes(
+    ctx: ServiceContext, tmp_path: Path
+) -> None:
+    env = cluster_env()
+    world = build_world(ctx)
+    spec = dict(inventory.parse_facility_file(Path(__file__).parents[2] / "examples" /
+                                              "facility-small.yaml"))  # fmt: skip
+    site = dict(spec["sites"][0])
+    site["clusters"] = [*site["clusters"], SLURM_ALPHA]
+    spec["sites"] = [site]
+    inventory.load_facility(ctx, OPERATOR, spec)
+    logs = str(tmp_path / "logs")
+    backend = SlurmBackend("alpha", SlurmConfig(conf=env["PNYX_SLURM_CONF"], log_dir=logs))
+    backends = {"slurm-alpha": backend}
+    cmd = ["sh", "-c", 'echo "ran on $SLURMD_NODENAME"; sleep 1']
+    one = jobs.submit_job(
+        ctx, world.alice, request(world, command=cmd, accelerators_per_node=2, time_limit_s=120)
+    ).job_id
+    gang = jobs.submit_job(
+        ctx,
+        world.alice,
+        request(world, command=cmd, nodes=2, accelerators_per_node=4, time_limit_s=120),
+    ).job_id
+    state = DispatchState()
+    first = dispatch_once(ctx, OPERATOR, backends, state)
+    assert sorted(first.placed) == sorted([one, gang]), first
+    placed = {j: jobs.get_job(ctx, j).allocated_nodes for j in (one, gang)}
+    assert len(placed[one]) == 1 and len(placed[gang]) == 2
+    for job_id in (one, gang):
+        reason = next(h.reason for h in jobs.get_job(ctx, job_id).history if h.state == "placed")
+        assert reason.startswith("pnyx: ") and "slurm-alpha" in reason
+    done = ("succeeded", "failed", "cancelled")
+    dispatch_until(
+        ctx, backends, state, lambda: all(jobs.get_job(ctx, j).state in done for j in placed)
+    )
+    for job_id, nodes in placed.items():
+        view = jobs.get_job(ctx, job_id)
+        assert view.state == "succeeded", view.state_reason
+        assert sorted(view.allocated_nodes) == sorted(nodes)  # Slurm's own report of the run
+        log = jobs.get_job_log(ctx, OPERATOR, job_id).text
+        assert sorted(line.split()[-1] for line in log.splitlines() if "ran on" in line) == sorted(
+            nodes
+        )

@@ -294,10 +294,25 @@ def test_cli_verify_refuses_a_missing_store(tmp_path: Path) -> None:
 def test_url_round_trip_through_a_real_server(data_dir: Path, tmp_path: Path) -> None:
     server = Server(["--data", str(data_dir)], cli_env(), tmp_path / "server.log")
     try:
-        remote = cli("ledger", "verify", "--url", server.url, "--json")
+        known = ["--known-keys", str(tmp_path / "known_logs")]
+        remote = cli("ledger", "verify", "--url", server.url, *known, "--json")
         assert remote.exit_code == 0, remote.output
         report = json.loads(remote.stdout)
         assert report["ok"] and report["error"] is None
+        served = report["log_key"]
+        assert report["log_key_trust"] == (
+            f"log key taken from the server (trust on first use): {served}"
+        )
+        again = cli("ledger", "verify", "--url", server.url, *known, "--no-replay")
+        assert again.exit_code == 0, again.output
+        assert f"matches the one pinned in {tmp_path / 'known_logs'}" in again.stdout
+        other = note.generate_signer(served.split("+")[0]).verifier_key
+        (tmp_path / "other_known").write_text(f"{server.url} {other}\n")
+        swapped = cli(
+            "ledger", "verify", "--url", server.url, "--known-keys", str(tmp_path / "other_known")
+        )
+        assert swapped.exit_code == 1
+        assert served in swapped.stderr and other in swapped.stderr
         assert report["replayed_views"] == ALL_VIEWS
         assert report["checkpoints"] >= 3
         local = json.loads(cli("ledger", "verify", "--data", str(data_dir), "--json").stdout)
@@ -306,7 +321,7 @@ def test_url_round_trip_through_a_real_server(data_dir: Path, tmp_path: Path) ->
         with db.transaction() as conn:
             conn.execute(update(t.members).where(t.members.c.member_id == "m3").values(name="X"))
         db.dispose()
-        bad = cli("ledger", "verify", "--url", server.url)
+        bad = cli("ledger", "verify", "--url", server.url, *known)
         assert bad.exit_code == 1
         assert "view members: replayed != reported" in bad.stderr
     finally:

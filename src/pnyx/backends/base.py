@@ -80,6 +80,7 @@ class JobSpec:
     checkpoint_signal: str | None = None  # e.g. "USR1": sent grace_s before the time limit
     grace_s: int = 0
     requeue: bool = True  # may the engine requeue it after a node failure
+    node_names: tuple[str, ...] = ()  # pinned nodes (pnyx placed it); () lets the engine choose
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,8 @@ class FakeBackend:
             raise BackendUnavailableError(f"backend {self.name} is unavailable (injected)")
 
     def _check_fits(self, spec: JobSpec) -> None:
+        if spec.node_names:
+            self._check_pinned(spec)
         fitting = [
             n
             for n in self._nodes.values()
@@ -302,10 +304,33 @@ class FakeBackend:
             if slots is not None:
                 self._start(job, slots)
 
+    def _check_pinned(self, spec: JobSpec) -> None:
+        """Pinned nodes must exist, be distinct, one per node of the gang, of the job's type
+        with enough accelerators (as Slurm refuses a ``--nodelist`` it cannot honour)."""
+        names = spec.node_names
+        unknown = [n for n in names if n not in self._nodes]
+        if unknown or len(set(names)) != len(names) or len(names) != spec.nodes:
+            raise BackendError(
+                f"job {spec.job_id}: node list {list(names)} does not name {spec.nodes} distinct "
+                f"node(s) of backend {self.name} (unknown: {unknown})"
+            )
+        bad = [
+            n
+            for n in names
+            if self._nodes[n].accelerator_type != spec.accelerator_type
+            or self._nodes[n].accelerators < spec.accelerators_per_node
+        ]
+        if bad:
+            raise BackendError(
+                f"job {spec.job_id}: nodes {bad} have no {spec.accelerators_per_node} "
+                f"{spec.accelerator_type}"
+            )
+
     def _place(self, spec: JobSpec) -> dict[str, tuple[int, ...]] | None:
         used = self._used_slots()
         chosen: dict[str, tuple[int, ...]] = {}
-        for node in self._nodes.values():
+        pinned = spec.node_names
+        for node in [self._nodes[n] for n in pinned] if pinned else self._nodes.values():
             if node.name in self._down or node.accelerator_type != spec.accelerator_type:
                 continue
             free = [i for i in range(node.accelerators) if i not in used.get(node.name, set())]

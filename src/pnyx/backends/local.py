@@ -214,6 +214,12 @@ class LocalBackend:
             )
         if not spec.command:
             raise BackendError(f"job {spec.job_id} has an empty command")
+        own = {self.host} | {f"{self.host}:{kind}" for kind in self.accelerators}
+        if spec.node_names and not set(spec.node_names) <= own:
+            raise BackendError(
+                f"job {spec.job_id} is pinned to {list(spec.node_names)}; backend {self.name} "
+                f"runs only on {', '.join(sorted(own))}"
+            )
         signal_number(spec.checkpoint_signal)
 
     def _job_dir(self, row: Row) -> Path:

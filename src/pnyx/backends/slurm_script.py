@@ -73,6 +73,7 @@ def render_sbatch(spec: JobSpec, *, cluster: str, log_dir: str, accounting: bool
         directives.append(f"--account={spec.account}")
     directives += [
         f"--nodes={spec.nodes}",
+        *([f"--nodelist={','.join(spec.node_names)}"] if spec.node_names else []),
         "--ntasks-per-node=1",
         f"--gres=gpu:{spec.accelerator_type}:{spec.accelerators_per_node}",
         f"--time={format_time_limit(spec.time_limit_s)}",
@@ -131,6 +132,13 @@ def _check_spec(spec: JobSpec) -> None:
     ):
         if not _WORD.match(word):
             raise BackendError(f"job {spec.job_id}: {label} {word!r} is not a plain Slurm name")
+    if spec.node_names and (
+        len(spec.node_names) != spec.nodes or not all(_WORD.match(n) for n in spec.node_names)
+    ):
+        raise BackendError(
+            f"job {spec.job_id}: node_names must be {spec.nodes} plain Slurm node names, "
+            f"got {list(spec.node_names)}"
+        )
     bad = [k for k in spec.env if not _ENV_NAME.match(k)]
     if bad:
         raise BackendError(f"job {spec.job_id}: invalid environment variable names {bad}")

@@ -6,23 +6,24 @@ from typing import Annotated, Any
 
 import typer
 
-from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, console, emit, fail, open_context
+from pnyx.cli.common import JsonOpt, console, emit, fail
+from pnyx.cli.source import Source, addressed
 from pnyx.store.replay import check_replay, repair_projections
 
 app = typer.Typer(help="Operator maintenance: replay, migrate.")
 
 
 @app.command("replay")
+@addressed(url=False, token=False)
 def replay(
+    src: Source,
     repair: Annotated[
         bool, typer.Option("--repair", help="rebuild the live projections when they differ")
     ] = False,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Rebuild every projection from the events in a scratch schema and report differences."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     report = check_replay(ctx.db)
     out: dict[str, Any] = report.as_dict()
     if not report.ok and repair:
@@ -46,9 +47,10 @@ def _render(out: dict[str, Any]) -> None:
 
 
 @app.command("migrate")
-def migrate_cmd(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+@addressed(url=False, token=False)
+def migrate_cmd(src: Source, json: JsonOpt = False) -> None:
     """Create or upgrade the schema."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     emit(
         {"migrated": ctx.db.url.split("@")[-1]}, json, lambda _: console.print("schema is current")
     )

@@ -2,7 +2,8 @@
 
 Local commands act on the store directly: as the facility's administrator (an operator), or
 with ``--as PRINCIPAL`` as that principal (its roles and member), e.g. a researcher submitting
-a proposal or a reviewer scoring one.
+a proposal or a reviewer scoring one. With ``--url`` every command calls a running server as
+the principal of ``--token`` (writes need one; reads are public).
 """
 
 from __future__ import annotations
@@ -13,24 +14,21 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pnyx.cli.common import (
-    AsOpt,
-    DataOpt,
-    DbOpt,
-    JsonOpt,
-    TokenOpt,
-    UrlOpt,
-    actor_for,
-    console,
-    emit,
-    open_context,
-)
-from pnyx.cli.remote import Remote
+from pnyx.cli.common import JsonOpt, console, emit
+from pnyx.cli.source import Source, addressed
 from pnyx.domain.allocation import CallSpec, ProposalSpec, ReviewPolicy
 from pnyx.domain.containment import parse_containment
-from pnyx.domain.identity import Actor
 from pnyx.errors import InvalidInputError
 from pnyx.services import accounting, awards, calls, programmes, reviews
+from pnyx.services.allocation_dto import (
+    AwardView,
+    BillingWeightsView,
+    CallView,
+    ProposalView,
+    ReviewView,
+    UsageView,
+)
+from pnyx.services.programmes import ProgrammeView
 
 programme_app = typer.Typer(help="Programmes: the facility's budget lines.")
 call_app = typer.Typer(help="Calls for proposals.")
@@ -63,45 +61,40 @@ def _dump(value: Any) -> str:
     return jsonlib.dumps(value, sort_keys=True)
 
 
-def _remote(url: str | None, token: str | None, path: str) -> bool:
-    """With --url, print the server's JSON answer for ``path`` and return True."""
-    if url is None:
-        return False
-    emit(Remote(url, token).get(path), True)
-    return True
-
-
 @programme_app.command("declare")
+@addressed()
 def programme_declare(
     programme_id: str,
     name: Annotated[str, typer.Option(help="display name")],
+    src: Source,
     description: str = "",
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Declare a programme."""
-    view = programmes.declare_programme(
-        open_context(data, db), Actor.system(), programme_id, name, description
+    body = {"programme_id": programme_id, "name": name, "description": description}
+    view = src.write(
+        "/api/v1/programmes",
+        body,
+        lambda c, a: programmes.declare_programme(c, a, programme_id, name, description),
+        model=ProgrammeView,
     )
     emit(view, json, lambda v: console.print(f"declared programme {v.programme_id}"))
 
 
 @programme_app.command("list")
-def programme_list(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:  # fmt: skip
+@addressed()
+def programme_list(src: Source, json: JsonOpt = False) -> None:
     """List programmes."""
-    if _remote(url, token, "/api/v1/programmes"):
-        return
-    items = programmes.list_programmes(open_context(data, db))
+    items = src.read("/api/v1/programmes", lambda c, _: programmes.list_programmes(c))
     emit(
-        items, json, lambda xs: _rows(["programme", "name"], [[p.programme_id, p.name] for p in xs])
+        items,
+        json or src.is_remote,  # over --url: the server's JSON, as it always printed
+        lambda xs: _rows(["programme", "name"], [[p.programme_id, p.name] for p in xs]),
     )
 
 
 @call_app.command("open")
+@addressed()
 def call_open(
     call_id: str,
     programme: Annotated[str, typer.Option(help="programme id")],
@@ -111,13 +104,12 @@ def call_open(
     period_end: Annotated[str, typer.Option(help="YYYY-MM-DD")],
     deadline: Annotated[str, typer.Option(help="RFC 3339 time submissions close")],
     review_deadline: Annotated[str, typer.Option(help="RFC 3339 time reviews close")],
+    src: Source,
     min_reviewers: int = 2,
     score_min: int = 1,
     score_max: int = 5,
     threshold: str = "3",
     in_credits: Annotated[bool, typer.Option(help="budget is in facility credits")] = False,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Open a call for proposals."""
@@ -126,22 +118,27 @@ def call_open(
         call_id, programme, title, parse_hours_arg(budget), period_start, period_end,
         deadline, review_deadline, policy,
     )  # fmt: skip
-    view = calls.open_call(open_context(data, db), Actor.system(), spec, in_credits)
+    body = {
+        "call_id": call_id, "programme_id": programme, "title": title, "budget": spec.budget,
+        "in_credits": in_credits, "period_start": period_start, "period_end": period_end,
+        "deadline": deadline, "review_deadline": review_deadline,
+        "min_reviewers": min_reviewers, "score_min": score_min, "score_max": score_max,
+        "threshold": threshold,
+    }  # fmt: skip
+    view = src.write(
+        "/api/v1/calls", body, lambda c, a: calls.open_call(c, a, spec, in_credits), model=CallView
+    )
     emit(view, json, lambda v: console.print(f"opened call {v.call_id}: {_dump(v.budget)}"))
 
 
 @call_app.command("list")
-def call_list(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:  # fmt: skip
+@addressed()
+def call_list(src: Source, json: JsonOpt = False) -> None:
     """List calls."""
-    if _remote(url, token, "/api/v1/calls"):
-        return
-    items = calls.list_calls(open_context(data, db))
+    items = src.read("/api/v1/calls", lambda c, _: calls.list_calls(c))
     emit(
         items,
-        json,
+        json or src.is_remote,  # over --url: the server's JSON, as it always printed
         lambda xs: _rows(
             ["call", "programme", "budget", "deadline", "published"],
             [[c.call_id, c.programme_id, _dump(c.budget), c.deadline, c.published] for c in xs],
@@ -150,47 +147,62 @@ def call_list(
 
 
 @call_app.command("close")
-def call_close(
-    call_id: str, phase: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False
-) -> None:
+@addressed()
+def call_close(call_id: str, phase: str, src: Source, json: JsonOpt = False) -> None:
     """End a call's 'submission' or 'review' phase now."""
-    view = calls.close_phase(open_context(data, db), Actor.system(), call_id, phase)
+    view = src.write(
+        f"/api/v1/calls/{call_id}/close",
+        {"phase": phase},
+        lambda c, a: calls.close_phase(c, a, call_id, phase),
+        model=CallView,
+    )
     emit(view, json, lambda v: console.print(f"closed {phase} of {v.call_id}"))
 
 
 @proposal_app.command("submit")
+@addressed(principal=True)
 def proposal_submit(
     call_id: str,
     project: Annotated[str, typer.Option(help="project id")],
     title: Annotated[str, typer.Option(help="title")],
     abstract: Annotated[str, typer.Option(help="abstract")],
     request: Annotated[list[str], typer.Option("--request", help="TYPE=HOURS; repeat")],
-    as_: AsOpt = None,
+    src: Source,
     containment: str = "CL-1",
     dataset: Annotated[list[str] | None, typer.Option("--dataset", help="repeat")] = None,
     weights_open: bool = True,
     data_open: bool = True,
     member: Annotated[str | None, typer.Option(help="member, if the principal has none")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Submit a proposal (as a researcher: --as)."""
-    ctx = open_context(data, db)
+    """Submit a proposal (as a researcher: --as, or over --url with a researcher's --token)."""
     spec = ProposalSpec(
         call_id, project, title, abstract, parse_hours_arg(request),
         parse_containment(containment), tuple(dataset or ()), weights_open, data_open,
     )  # fmt: skip
-    view = calls.submit_proposal(ctx, actor_for(ctx, as_), spec, member)
+    body = {
+        "project_id": project, "title": title, "abstract": abstract, "requested": spec.requested,
+        "containment": containment, "datasets": list(spec.datasets),
+        "weights_open": weights_open, "data_open": data_open, "member_id": member,
+    }  # fmt: skip
+    view = src.write(
+        f"/api/v1/calls/{call_id}/proposals",
+        body,
+        lambda c, a: calls.submit_proposal(c, a, spec, member),
+        model=ProposalView,
+    )
     emit(view, json, lambda v: console.print(f"submitted proposal {v.proposal_id}"))
 
 
 @proposal_app.command("list")
-def proposal_list(
-    call_id: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False
-) -> None:
+@addressed()
+def proposal_list(call_id: str, src: Source, json: JsonOpt = False) -> None:
     """List a call's proposals (with scores once published)."""
-    items = calls.list_proposals(open_context(data, db), call_id)
+    items = src.read(
+        f"/api/v1/calls/{call_id}/proposals",
+        lambda c, _: calls.list_proposals(c, call_id),
+        model=list[ProposalView],
+    )
     emit(
         items,
         json,
@@ -213,27 +225,33 @@ def proposal_list(
 
 
 @review_app.command("conflict")
+@addressed(principal=True)
 def review_conflict(
     proposal_id: str,
     reason: Annotated[str, typer.Option(help="why")],
-    as_: AsOpt = None,
+    src: Source,
     reviewer: Annotated[str | None, typer.Option(help="reviewer (operators)")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Declare a conflict of interest with a proposal."""
-    ctx = open_context(data, db)
-    reviews.declare_conflict(ctx, actor_for(ctx, as_), proposal_id, reason, reviewer)
+    src.write(
+        f"/api/v1/proposals/{proposal_id}/conflicts",
+        {"reason": reason, "reviewer_id": reviewer},
+        lambda c, a: reviews.declare_conflict(c, a, proposal_id, reason, reviewer),
+    )
     emit({"conflict": proposal_id}, json, lambda _: console.print("conflict declared"))
 
 
 @review_app.command("assign")
-def review_assign(
-    call_id: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False
-) -> None:
+@addressed()
+def review_assign(call_id: str, src: Source, json: JsonOpt = False) -> None:
     """Assign reviewers to a closed call automatically."""
-    plan = reviews.assign_reviewers(open_context(data, db), Actor.system(), call_id)
+    plan = src.write(
+        f"/api/v1/calls/{call_id}/assign",
+        {},
+        lambda c, a: reviews.assign_reviewers(c, a, call_id),
+        model=dict[str, list[str]],
+    )
     emit(
         plan,
         json,
@@ -242,43 +260,47 @@ def review_assign(
 
 
 @review_app.command("score")
+@addressed(principal=True)
 def review_score(
-    proposal_id: str,
-    score: int,
-    as_: AsOpt = None,
-    comment: str = "",
-    data: DataOpt = None,
-    db: DbOpt = None,
-    json: JsonOpt = False,
+    proposal_id: str, score: int, src: Source, comment: str = "", json: JsonOpt = False
 ) -> None:
-    """Score a proposal (as an assigned reviewer: --as)."""
-    ctx = open_context(data, db)
-    view = reviews.record_review(ctx, actor_for(ctx, as_), proposal_id, score, comment)
+    """Score a proposal (as an assigned reviewer: --as, or over --url with a reviewer's --token)."""
+    view = src.write(
+        f"/api/v1/proposals/{proposal_id}/reviews",
+        {"score": score, "comment": comment},
+        lambda c, a: reviews.record_review(c, a, proposal_id, score, comment),
+        model=ReviewView,
+    )
     emit(view, json, lambda v: console.print(f"{v.reviewer_id} scored {v.proposal_id}: {v.score}"))
 
 
 @award_app.command("publish")
-def award_publish(
-    call_id: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False
-) -> None:
+@addressed()
+def award_publish(call_id: str, src: Source, json: JsonOpt = False) -> None:
     """Rank a call's proposals and publish the awards."""
-    items = awards.publish_awards(open_context(data, db), Actor.system(), call_id)
+    items = src.write(
+        f"/api/v1/calls/{call_id}/awards",
+        {},
+        lambda c, a: awards.publish_awards(c, a, call_id),
+        model=list[AwardView],
+    )
     emit(items, json, _print_awards)
 
 
 @award_app.command("list")
+@addressed()
 def award_list(
+    src: Source,
     call: Annotated[str | None, typer.Option(help="only this call")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List awards."""
-    if _remote(url, token, "/api/v1/awards" + (f"?call_id={call}" if call else "")):
-        return
-    emit(awards.list_awards(open_context(data, db), call), json, _print_awards)
+    items = src.read(
+        "/api/v1/awards",
+        lambda c, _: awards.list_awards(c, call),
+        params={"call_id": call} if call else None,
+    )
+    emit(items, json or src.is_remote, _print_awards)  # over --url: the server's JSON
 
 
 def _print_awards(items: list[Any]) -> None:
@@ -292,91 +314,104 @@ def _print_awards(items: list[Any]) -> None:
 
 
 @award_app.command("weights")
+@addressed()
 def award_weights(
+    src: Source,
     weight: Annotated[
         list[str] | None, typer.Option("--weight", help="TYPE=DECIMAL; repeat")
     ] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Show the billing weights, or publish a new table with --weight."""
-    ctx = open_context(data, db)
+    path = "/api/v1/billing-weights"
     if weight:
         table = dict(w.partition("=")[::2] for w in weight)
-        view = calls.set_billing_weights(ctx, Actor.system(), dict(table))
+        view = src.write(
+            path,
+            {"weights": table},
+            lambda c, a: calls.set_billing_weights(c, a, dict(table)),
+            model=BillingWeightsView,
+            method="PUT",
+        )
     else:
-        view = calls.billing_weights(ctx)
+        view = src.read(path, lambda c, _: calls.billing_weights(c), model=BillingWeightsView)
     emit(view, json, lambda v: console.print(f"billing weights v{v.version}: {_dump(v.weights)}"))
 
 
 @usage_app.command("record")
+@addressed()
 def usage_record(
     project: str,
     accelerator_type: str,
     accel_seconds: int,
     start: Annotated[str, typer.Option(help="RFC 3339")],
     end: Annotated[str, typer.Option(help="RFC 3339")],
+    src: Source,
     job: str = "",
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Record accelerator-seconds a project used."""
-    view = accounting.record_usage(
-        open_context(data, db),
-        Actor.system(),
-        project,
-        accelerator_type,
-        accel_seconds,
-        start,
-        end,
-        job,
+    body = {
+        "project_id": project, "accelerator_type": accelerator_type,
+        "accel_seconds": accel_seconds, "start": start, "end": end, "job_id": job,
+    }  # fmt: skip
+    view = src.write(
+        "/api/v1/usage",
+        body,
+        lambda c, a: accounting.record_usage(
+            c, a, project, accelerator_type, accel_seconds, start, end, job
+        ),
+        model=UsageView,
     )
     emit(view, json, lambda v: console.print(f"recorded {v.usage_id}"))
 
 
 @usage_app.command("admit")
+@addressed()
 def usage_admit(
     project: str,
     accelerator_type: str,
     accelerators: int,
     time_limit_s: int,
-    data: DataOpt = None,
-    db: DbOpt = None,
+    src: Source,
     json: JsonOpt = False,
 ) -> None:
     """Check whether a job would be admitted (exit 1 with the reason if not)."""
-    ctx = open_context(data, db)
-    accounting.check_admission(ctx, project, accelerator_type, accelerators, time_limit_s)
+    src.read(
+        "/api/v1/usage/admission",
+        lambda c, _: accounting.check_admission(
+            c, project, accelerator_type, accelerators, time_limit_s
+        ),
+        params={
+            "project_id": project, "accelerator_type": accelerator_type,
+            "accelerators": accelerators, "time_limit_s": time_limit_s,
+        },
+    )  # fmt: skip
     emit({"admitted": True}, json, lambda _: console.print("admitted"))
 
 
 @statement_app.command("show")
+@addressed()
 def statement_show(
     scope: Annotated[str, typer.Argument(help="project, member or programme")],
+    src: Source,
     scope_id: Annotated[str | None, typer.Argument(help="omit for all")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Awarded, used and remaining accelerator-hours per type."""
-    if url is not None:  # one statement comes back as an object: list it, as locally
-        path = f"/api/v1/statements/{scope}" + (f"/{scope_id}" if scope_id else "")
-        answer = Remote(url, token).get(path)
-        emit([answer] if scope_id else answer, True)
-        return
-    ctx = open_context(data, db)
-    items = (
-        [accounting.statement(ctx, scope, scope_id)]
-        if scope_id
-        else accounting.statements(ctx, scope)
+    path = f"/api/v1/statements/{scope}" + (f"/{scope_id}" if scope_id else "")
+    answer = src.read(
+        path,
+        lambda c, _: (
+            accounting.statement(c, scope, scope_id)
+            if scope_id
+            else accounting.statements(c, scope)
+        ),
     )
+    items = [answer] if scope_id else answer  # one statement is listed, as are several
     emit(
         items,
-        json,
+        json or src.is_remote,  # over --url: the server's JSON, as it always printed
         lambda xs: _rows(
             [scope, "type", "awarded h", "used h", "remaining h"],
             [

@@ -16,20 +16,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from pnyx.cli.common import (
-    DataOpt,
-    DbOpt,
     JsonOpt,
-    TokenOpt,
-    UrlOpt,
     console,
     emit,
     fail,
-    open_context,
 )
-from pnyx.cli.remote import Remote
+from pnyx.cli.source import Source, addressed
 from pnyx.domain.ballot import BallotBody, sign_ballot
 from pnyx.domain.governance import Choice
-from pnyx.domain.identity import Actor
 from pnyx.services import council as svc
 from pnyx.services import council_read as read
 from pnyx.services.context import format_time, utc_now
@@ -37,166 +31,133 @@ from pnyx.services.council_preview import DEFAULT_TRACE, PreviewSettings, previe
 from pnyx.services.council_verify import ALL, recount
 from pnyx.services.logsources import DbLogSource, HttpLogSource
 
-LOCAL = Actor.system()
 API = "/api/v1/council"
 weights_app = typer.Typer(help="Weight tables (population, contribution, accelerators).")
 
 
-def _remote(url: str, token: str | None) -> Remote:
-    return Remote(url, token)
-
-
 @weights_app.command("set")
-def weights_set(
-    file: Path,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed()
+def weights_set(file: Path, src: Source, json: JsonOpt = False) -> None:
     """Set the FIRST weight table from FILE {member: {population, contribution, accelerators}}."""
     from pnyx.cli.council import read_data
 
     weights = read_data(file)
-    if url:
-        out = _remote(url, token).post(f"{API}/weights", {"weights": weights})
-    else:
-        out = svc.adopt_weights(open_context(data, db), LOCAL, weights).model_dump()
+    out = src.write(
+        f"{API}/weights",
+        {"weights": weights},
+        lambda c, a: svc.adopt_weights(c, a, weights).model_dump(),
+    )
     emit(out, json, lambda o: console.print(f"weight table v{o['version']} in force"))
 
 
 @weights_app.command("show")
-def weights_show(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, json: JsonOpt = False
-) -> None:
+@addressed(token=False)
+def weights_show(src: Source, json: JsonOpt = False) -> None:
     """The weight table in force."""
-    if url:
-        out = _remote(url, None).get(f"{API}/weights")
-    else:
-        out = read.current_weights(open_context(data, db)).model_dump()
+    out = src.read(f"{API}/weights", lambda c, _: read.current_weights(c).model_dump())
     emit(out, json, lambda o: console.print(o))
 
 
+@addressed()
 def propose(
     kind: Annotated[str, typer.Argument(help="resolution kind, e.g. set-programme-shares")],
     payload: Annotated[Path, typer.Option("--payload", help="payload file (JSON or YAML)")],
     title: Annotated[str, typer.Option(help="one line saying what is decided")],
+    src: Source,
     voting_s: Annotated[int, typer.Option("--voting-s", help="length of the window")] = 86_400,
     rule: Annotated[str | None, typer.Option(help="preset name (default: kind's rule)")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Propose a resolution; voting opens now."""
     from pnyx.cli.council import read_data
 
     body = read_data(payload)
-    if url:
-        req = {"kind": kind, "payload": body, "title": title, "voting_s": voting_s, "rule": rule}
-        out = _remote(url, token).post(f"{API}/resolutions", req)
-    else:
-        ctx = open_context(data, db)
-        view = svc.propose_resolution(
-            ctx, LOCAL, kind, body, title=title, voting_s=voting_s, rule=rule
-        )
-        out = view.model_dump()
+    req = {"kind": kind, "payload": body, "title": title, "voting_s": voting_s, "rule": rule}
+    out = src.write(
+        f"{API}/resolutions",
+        req,
+        lambda c, a: svc.propose_resolution(
+            c, a, kind, body, title=title, voting_s=voting_s, rule=rule
+        ).model_dump(),
+    )
     emit(out, json, lambda o: console.print(f"proposed {o['resolution_id']} ({o['kind']})"))
 
 
+@addressed()
 def vote(
     resolution: str,
     member: Annotated[str, typer.Option(help="the member this ballot is for")],
     choice: Annotated[str, typer.Option(help="yes, no or abstain")],
     key: Annotated[Path, typer.Option("--key", help="private key file (pnyx key generate)")],
+    src: Source,
     principal: Annotated[str | None, typer.Option(help="the signing delegate")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Sign a ballot locally with KEY and submit it."""
     body = BallotBody(resolution, member, choice, format_time(utc_now()))  # type: ignore[arg-type]
     signature = sign_ballot(body, load_private_key(key))
-    if url:
-        req: dict[str, Any] = {"member": member, "choice": choice, "cast_at": body.cast_at}
-        req |= {"signature": signature, "principal_id": principal}
-        out = _remote(url, token).post(f"{API}/resolutions/{resolution}/ballots", req)
-    else:
-        signed = svc.SignedBallot(body, signature, principal)
-        out = svc.cast_ballot(open_context(data, db), LOCAL, signed).model_dump()
+    req: dict[str, Any] = {"member": member, "choice": choice, "cast_at": body.cast_at}
+    req |= {"signature": signature, "principal_id": principal}
+    signed = svc.SignedBallot(body, signature, principal)
+    out = src.write(
+        f"{API}/resolutions/{resolution}/ballots",
+        req,
+        lambda c, a: svc.cast_ballot(c, a, signed).model_dump(),
+    )
     emit(out, json, lambda o: console.print(f"ballot recorded at seq {o['seq']}: {o['choice']}"))
 
 
-def close(
-    resolution: str,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed()
+def close(resolution: str, src: Source, json: JsonOpt = False) -> None:
     """Close a resolution (after its window, or early once every eligible member voted)."""
-    if url:
-        out = _remote(url, token).post(f"{API}/resolutions/{resolution}/close", {})
-    else:
-        out = svc.close_resolution(open_context(data, db), LOCAL, resolution).model_dump()
+    out = src.write(
+        f"{API}/resolutions/{resolution}/close",
+        {},
+        lambda c, a: svc.close_resolution(c, a, resolution).model_dump(),
+    )
     emit(out, json, lambda o: console.print(f"{o['resolution_id']}: {o['status']}"))
 
 
-def list_resolutions(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, json: JsonOpt = False
-) -> None:
+@addressed(token=False)
+def list_resolutions(src: Source, json: JsonOpt = False) -> None:
     """Every resolution: id, kind, status, outcome."""
-    if url:
-        rows = _remote(url, None).get(f"{API}/resolutions")
-    else:
-        rows = [r.model_dump() for r in read.list_resolutions(open_context(data, db))]
+    rows = src.read(
+        f"{API}/resolutions", lambda c, _: [r.model_dump() for r in read.list_resolutions(c)]
+    )
     items = [_summary(r) for r in rows]
     emit(items, json, _render_list)
 
 
-def show(
-    resolution: str,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed(token=False)
+def show(resolution: str, src: Source, json: JsonOpt = False) -> None:
     """One resolution with its ballots and (while open) the live tally."""
-    if url:
-        out = _remote(url, None).get(f"{API}/resolutions/{resolution}")
-    else:
-        out = read.get_resolution(open_context(data, db), resolution).model_dump()
+    out = src.read(
+        f"{API}/resolutions/{resolution}",
+        lambda c, _: read.get_resolution(c, resolution).model_dump(),
+    )
     emit(out, json)
 
 
-def verify(
-    resolution: str,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed(token=False)
+def verify(resolution: str, src: Source, json: JsonOpt = False) -> None:
     """Recount RESOLUTION from the public record alone; exit 0 only if it matches."""
-    if url:
-        source = HttpLogSource(url)
+    if src.url:
+        source = HttpLogSource(src.url)
         try:
             report = recount(source.entries(0, ALL), resolution)
         finally:
             source.close()
     else:
-        report = recount(DbLogSource(open_context(data, db).db).entries(0, ALL), resolution)
+        report = recount(DbLogSource(src.ctx.db).entries(0, ALL), resolution)
     emit(report, json, _render_recount)
     if not report.ok:
         raise typer.Exit(1)
 
 
+@addressed(url=False, token=False)
 def preview(
     resolution: str,
+    src: Source,
     trace: Annotated[
         Path | None, typer.Option("--trace", help="Philly-format CSV (default: philly.csv)")
     ] = None,
@@ -212,8 +173,6 @@ def preview(
     static: Annotated[
         bool, typer.Option("--static", help="share arithmetic only, no simulation")
     ] = False,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Before/after of a share resolution: share arithmetic, and the simulator on a trace
@@ -226,7 +185,7 @@ def preview(
         load=load or None,
         seed=seed,
     )
-    ctx = open_context(data, db)
+    ctx = src.ctx
     emit(preview_resolution(ctx, resolution, settings, not static), json, _render_preview)
 
 

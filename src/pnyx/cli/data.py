@@ -18,18 +18,11 @@ import typer
 from rich.table import Table
 
 from pnyx.cli.common import (
-    AsOpt,
-    DataOpt,
-    DbOpt,
     JsonOpt,
-    TokenOpt,
-    UrlOpt,
-    actor_for,
     console,
     emit,
-    open_context,
 )
-from pnyx.cli.remote import Remote
+from pnyx.cli.source import Source, addressed
 from pnyx.data.artifacts import ArtifactStore
 from pnyx.data.corpora import make_corpus
 from pnyx.data.ingest import SHARD_LIMIT_BYTES
@@ -63,38 +56,32 @@ def _summary(v: DatasetVersionView) -> None:
 
 
 @app.command("add")
+@addressed(principal=True, url=False, token=False)
 def add(
     name: str,
     path: Path,
     modality: Annotated[str, typer.Option(help="text|code|image|audio|video")],
     license: Annotated[str, typer.Option("--license", help="SPDX licence id or expression")],
     source: Annotated[str, typer.Option(help="where the data comes from (URL or text)")],
+    src: Source,
     shard_mib: Annotated[int, typer.Option(help="shard size limit in MiB")] = SHARD_LIMIT_BYTES
     >> 20,
-    as_: AsOpt = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Ingest the files under PATH as the next version of dataset NAME."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     view = datasets.add_version(
-        ctx, actor_for(ctx, as_), artifact_store(data), name, path, modality, license, source,
+        ctx, src.actor, artifact_store(src.data), name, path, modality, license, source,
         shard_mib << 20,
     )  # fmt: skip
     emit(view, json, _summary)
 
 
 @app.command("list")
-def list_(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:  # fmt: skip
+@addressed()
+def list_(src: Source, json: JsonOpt = False) -> None:
     """List datasets with their newest version."""
-    if url is not None:
-        emit(Remote(url, token).get("/api/v1/datasets"), True)
-        return
-    items = datasets.list_datasets(open_context(data, db))
+    items = src.read("/api/v1/datasets", lambda c, _: datasets.list_datasets(c))
 
     def render(xs: list[Any]) -> None:
         table = Table("dataset", "modality", "latest", "licence", "records", "bytes")
@@ -103,22 +90,22 @@ def list_(
                           str(x.records), str(x.bytes))  # fmt: skip
         console.print(table)
 
-    emit(items, json, render)
+    emit(items, json or src.is_remote, render)  # over --url: the server's JSON
 
 
 @app.command("show")
+@addressed()
 def show(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    src: Source,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Show a dataset version: manifest, shards, licence, removals."""
     name, version = parse_ref(ref)
-    if url is not None:
-        path = f"/api/v1/datasets/{name}" + (f"/{version}" if version else "/latest")
-        emit(Remote(url, token).get(path), True)
-        return
-    view = datasets.get_version(open_context(data, db), name, version)
+    view = src.read(
+        f"/api/v1/datasets/{name}/{version or 'latest'}",
+        lambda c, _: datasets.get_version(c, name, version),
+    )
 
     def render(v: DatasetVersionView) -> None:
         _summary(v)
@@ -129,20 +116,20 @@ def show(
         for r in v.removals:
             console.print(f"  removed in v{r.to_version}: {r.record_sha256} ({r.reason})")
 
-    emit(view, json, render)
+    emit(view, json or src.is_remote, render)  # over --url: the server's JSON
 
 
 @app.command("verify")
+@addressed(url=False, token=False)
 def verify(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
-    data: DataOpt = None,
-    db: DbOpt = None,
+    src: Source,
     json: JsonOpt = False,
 ) -> None:
     """Re-hash every shard of a version; bad shards are reported (and recorded); exit 1 if any."""
     name, version = parse_ref(ref)
-    ctx = open_context(data, db)
-    report = datasets.verify_version(ctx, Actor.system(), artifact_store(data), name, version)
+    ctx = src.ctx
+    report = datasets.verify_version(ctx, Actor.system(), artifact_store(src.data), name, version)
 
     def render(r: Any) -> None:
         for c in r.shards:
@@ -157,9 +144,11 @@ def verify(
 
 
 @app.command("remove")
+@addressed(principal=True, url=False, token=False)
 def remove(
     name: str,
     reason: Annotated[str, typer.Option(help="why (kept on the ledger with the hashes)")],
+    src: Source,
     record_hash: Annotated[
         list[str] | None, typer.Option("--record-hash", help="SHA-256 of a record; repeat")
     ] = None,
@@ -167,15 +156,12 @@ def remove(
         list[str] | None,
         typer.Option("--source-url", help="record source (ending in / for a prefix); repeat"),
     ] = None,
-    as_: AsOpt = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Opt-out: make a new version without the matching records; list the affected runs."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     result = datasets.remove_records(
-        ctx, actor_for(ctx, as_), artifact_store(data), name, record_hash or [], source_url or [],
+        ctx, src.actor, artifact_store(src.data), name, record_hash or [], source_url or [],
         reason,
     )  # fmt: skip
 
@@ -190,22 +176,19 @@ def remove(
 
 
 @app.command("croissant")
+@addressed()
 def croissant(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+    src: Source,
     base_url: Annotated[str, typer.Option(help="public base URL for shard links")] = "",
     out: Annotated[Path | None, typer.Option(help="write to this file")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Print (or --out) the Croissant 1.0 JSON-LD description of a version."""
     name, version = parse_ref(ref)
-    if url is not None:
-        path = f"/api/v1/datasets/{name}/{version or 'latest'}/croissant"
-        doc = Remote(url, token).get(path)
-    else:
-        doc = datasets.croissant(open_context(data, db), name, version, base_url)
+    doc = src.read(
+        f"/api/v1/datasets/{name}/{version or 'latest'}/croissant",
+        lambda c, _: datasets.croissant(c, name, version, base_url),
+    )
     text = jsonlib.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(text)

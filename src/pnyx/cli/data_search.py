@@ -16,22 +16,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pnyx.cli.common import (
-    DataOpt,
-    DbOpt,
     JsonOpt,
-    TokenOpt,
-    UrlOpt,
     console,
     emit,
     err_console,
-    open_context,
 )
 from pnyx.cli.data import app, artifact_store
-from pnyx.cli.remote import Remote
+from pnyx.cli.source import Source, addressed
 from pnyx.data.search.proof import parse_proof_file, verify_proof
 from pnyx.domain.identity import Actor
 from pnyx.errors import InvalidInputError
 from pnyx.services import search, search_proof
+from pnyx.services.context import ServiceContext
 from pnyx.services.search_dto import ShardIndexView
 
 RefArg = Annotated[str, typer.Argument(help="NAME or NAME@VERSION (default: latest version)")]
@@ -54,9 +50,10 @@ def _query(text: str | None, path: Path | None) -> str:
 
 
 @app.command("index")
-def index(ref: RefArg, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+@addressed(url=False, token=False)
+def index(ref: RefArg, src: Source, json: JsonOpt = False) -> None:
     """Build the search index of a text/code version, shard by shard (resumable)."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     columns = (TextColumn("indexing {task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err_console, disable=json, transient=True) as bar:
@@ -70,7 +67,7 @@ def index(ref: RefArg, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = F
                 highlight=False,
             )
 
-        view = search.build_index(ctx, Actor.system(), artifact_store(data), ref, progress)
+        view = search.build_index(ctx, Actor.system(), artifact_store(src.data), ref, progress)
 
     def render(v: Any) -> None:
         console.print(
@@ -83,41 +80,49 @@ def index(ref: RefArg, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = F
 
 
 @app.command("count")
+@addressed()
 def count(
-    ref: RefArg, query: QueryArg = None, query_file: QueryFileOpt = None,
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    ref: RefArg,
+    src: Source,
+    query: QueryArg = None,
+    query_file: QueryFileOpt = None,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Count the exact (overlapping) occurrences of a text in a dataset version."""
     text = _query(query, query_file)
-    if url is not None:
-        emit(Remote(url, token).post("/api/v1/search/count", {"dataset": ref, "query": text}), True)
-        return
-    view = search.count(open_context(data, db), artifact_store(data), ref, text)
-    emit(view, json, lambda v: console.print(f"{v.count}", highlight=False))
+    view = src.write(  # a query, POSTed: too long for a URL
+        "/api/v1/search/count",
+        {"dataset": ref, "query": text},
+        lambda c, _: search.count(c, artifact_store(src.data), ref, text),
+    )
+    emit(view, json or src.is_remote, lambda v: console.print(f"{v.count}", highlight=False))
 
 
 @app.command("locate")
+@addressed()
 def locate(
-    ref: RefArg, query: QueryArg = None, query_file: QueryFileOpt = None,
+    ref: RefArg,
+    src: Source,
+    query: QueryArg = None,
+    query_file: QueryFileOpt = None,
     limit: Annotated[int, typer.Option(help="at most this many occurrences (1..1000)")] = 10,
     runs: Annotated[bool, typer.Option(help="list the runs and steps that saw each hit")] = False,
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Locate occurrences: document id, byte offset, shard hash and a snippet."""
     text = _query(query, query_file)
-    if url is not None:
-        body = {"dataset": ref, "query": text, "limit": limit}
-        emit(Remote(url, token).post("/api/v1/search/locate", body), True)
-        return
-    ctx, store = open_context(data, db), artifact_store(data)
-    view = search.locate(ctx, store, ref, text, limit)
-    out = view.model_dump(mode="json")
-    for hit in out["hits"] if runs else []:
-        uses = search.training_use(ctx, store, ref, hit["global_doc"])
-        hit["runs"] = [u.model_dump(mode="json") for u in uses]
-    emit(out, json, _render_hits)
+
+    def local(ctx: ServiceContext, _: Actor) -> dict[str, Any]:
+        store = artifact_store(src.data)
+        out = search.locate(ctx, store, ref, text, limit).model_dump(mode="json")
+        for hit in out["hits"] if runs else []:
+            uses = search.training_use(ctx, store, ref, hit["global_doc"])
+            hit["runs"] = [u.model_dump(mode="json") for u in uses]
+        return out
+
+    body = {"dataset": ref, "query": text, "limit": limit}
+    out = src.write("/api/v1/search/locate", body, local)
+    emit(out, json or src.is_remote, _render_hits)  # over --url: the server's JSON
 
 
 def _render_hits(v: dict[str, Any]) -> None:
@@ -135,17 +140,21 @@ def _render_hits(v: dict[str, Any]) -> None:
 
 
 @app.command("prove")
+@addressed()
 def prove(
-    ref: RefArg, query: QueryArg = None, query_file: QueryFileOpt = None,
+    ref: RefArg,
+    src: Source,
+    query: QueryArg = None,
+    query_file: QueryFileOpt = None,
     out: Annotated[Path | None, typer.Option(help="write the proof to this file")] = None,
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-) -> None:  # fmt: skip
+) -> None:
     """Write a proof that the text occurs (or not) in the version, checkable offline."""
     text = _query(query, query_file)
-    if url is not None:
-        doc = Remote(url, token).post("/api/v1/search/prove", {"dataset": ref, "query": text})
-    else:
-        doc = search_proof.prove(open_context(data, db), artifact_store(data), ref, text)
+    doc = src.write(
+        "/api/v1/search/prove",
+        {"dataset": ref, "query": text},
+        lambda c, _: search_proof.prove(c, artifact_store(src.data), ref, text),
+    )
     rendered = jsonlib.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(rendered)

@@ -8,51 +8,34 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, TokenOpt, UrlOpt, console, emit, open_context
-from pnyx.cli.remote import Remote
-from pnyx.domain.identity import Actor
+from pnyx.cli.common import JsonOpt, console, emit
+from pnyx.cli.source import Source, addressed
 from pnyx.services import inventory as svc
 from pnyx.services.inventory_dto import ClusterSummary, FacilitySummary, LoadResult
 
 app = typer.Typer(help="The facility inventory: sites, clusters, pods, nodes.")
 
-# Local commands act as the facility's own administrator (direct store access).
-LOCAL = Actor.system()
-
 FileArg = Annotated[Path, typer.Argument(help="facility file, YAML (or JSON by its .json suffix)")]
 
 
 @app.command("load")
-def load(
-    file: FileArg,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed()
+def load(file: FileArg, src: Source, json: JsonOpt = False) -> None:
     """Declare the facility described in FILE; only what changed is recorded."""
     spec = svc.parse_facility_file(file)
-    if url:
-        result = LoadResult.model_validate(Remote(url, token).post("/api/v1/facility", spec))
-    else:
-        result = svc.load_facility(open_context(data, db), LOCAL, spec)
+    result = src.write(
+        "/api/v1/facility", spec, lambda c, a: svc.load_facility(c, a, spec), model=LoadResult
+    )
     emit(result, json, _print_load)
 
 
 @app.command("show")
-def show(
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed()
+def show(src: Source, json: JsonOpt = False) -> None:
     """The inventory by site and cluster, with accelerators per type."""
-    if url:
-        summary = FacilitySummary.model_validate(Remote(url, token).get("/api/v1/facility"))
-    else:
-        summary = svc.facility_summary(open_context(data, db))
+    summary = src.read(
+        "/api/v1/facility", lambda c, _: svc.facility_summary(c), model=FacilitySummary
+    )
     emit(summary, json, _print_summary)
 
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from rich.table import Table
 
-from pnyx.cli.common import DataOpt, DbOpt, JsonOpt, TokenOpt, UrlOpt, console, emit, open_context
-from pnyx.cli.remote import Remote
+from pnyx.cli.common import JsonOpt, console, emit
+from pnyx.cli.source import Source, addressed
 from pnyx.domain.identity import Actor, NewPrincipal, parse_roles
 from pnyx.services import events as events_svc
 from pnyx.services import identity as svc
@@ -34,22 +34,23 @@ LOCAL = Actor.system()
 
 
 @member_app.command("admit")
+@addressed(url=False, token=False)
 def admit(
     member_id: str,
     name: Annotated[str, typer.Option(help="display name")],
-    data: DataOpt = None,
-    db: DbOpt = None,
+    src: Source,
     json: JsonOpt = False,
 ) -> None:
     """Admit a member."""
-    view = svc.admit_member(open_context(data, db), LOCAL, member_id, name)
+    view = svc.admit_member(src.ctx, LOCAL, member_id, name)
     emit(view, json, lambda v: console.print(f"admitted member {v.member_id} ({v.name})"))
 
 
 @member_app.command("list")
-def list_members(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+@addressed(url=False, token=False)
+def list_members(src: Source, json: JsonOpt = False) -> None:
     """List members."""
-    page = svc.list_members(open_context(data, db), 0, 500)
+    page = svc.list_members(src.ctx, 0, 500)
     emit(
         page.items,
         json,
@@ -58,18 +59,18 @@ def list_members(data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) 
 
 
 @principal_app.command("create")
+@addressed(url=False, token=False)
 def create(
     principal_id: str,
     name: Annotated[str, typer.Option(help="display name")],
     role: Annotated[list[str], typer.Option("--role", help="a role; repeat for several")],
+    src: Source,
     member: Annotated[str | None, typer.Option(help="member a delegate votes for")] = None,
     token: Annotated[bool, typer.Option("--token", help="also issue an API token")] = False,
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Create a principal (optionally with a first API token, shown once)."""
-    ctx = open_context(data, db)
+    ctx = src.ctx
     view = svc.create_principal(
         ctx, LOCAL, NewPrincipal(principal_id, name, parse_roles(role), member)
     )
@@ -87,36 +88,32 @@ def _print_created(out: dict[str, Any]) -> None:
 
 
 @token_app.command("issue")
-def issue(
-    principal_id: str,
-    label: str = "cli",
-    data: DataOpt = None,
-    db: DbOpt = None,
-    json: JsonOpt = False,
-) -> None:
+@addressed(url=False, token=False)
+def issue(principal_id: str, src: Source, label: str = "cli", json: JsonOpt = False) -> None:
     """Issue an API token for a principal (shown once)."""
-    issued = svc.issue_token(open_context(data, db), LOCAL, principal_id, label)
+    issued = svc.issue_token(src.ctx, LOCAL, principal_id, label)
     emit(issued, json, lambda t: console.print(f"token {t.token_id} (shown once): {t.token}"))
 
 
 @token_app.command("revoke")
-def revoke(token_id: str, data: DataOpt = None, db: DbOpt = None, json: JsonOpt = False) -> None:
+@addressed(url=False, token=False)
+def revoke(token_id: str, src: Source, json: JsonOpt = False) -> None:
     """Revoke an API token."""
-    svc.revoke_token(open_context(data, db), LOCAL, token_id)
+    svc.revoke_token(src.ctx, LOCAL, token_id)
     emit({"revoked": token_id}, json, lambda _: console.print(f"revoked token {token_id}"))
 
 
 @key_app.command("register")
+@addressed(url=False, token=False)
 def register(
     principal_id: str,
     public_key: Annotated[str, typer.Argument(help="base64 of the 32-byte Ed25519 public key")],
+    src: Source,
     purpose: str = "ballot",
-    data: DataOpt = None,
-    db: DbOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Register an Ed25519 public key for a principal."""
-    view = svc.register_key(open_context(data, db), LOCAL, principal_id, public_key, purpose)
+    view = svc.register_key(src.ctx, LOCAL, principal_id, public_key, purpose)
     emit(view, json, lambda k: console.print(f"registered key {k.key_id} for {k.principal_id}"))
 
 
@@ -143,24 +140,22 @@ def generate(
 
 
 @events_app.command("list")
+@addressed()
 def list_events(
+    src: Source,
     limit: int = 20,
     offset: int = 0,
     newest_first: Annotated[bool, typer.Option("--newest-first")] = False,
-    data: DataOpt = None,
-    db: DbOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Public ledger entries."""
-    if url:
-        params = {"offset": offset, "limit": limit, "newest_first": newest_first}
-        page = Remote(url, token).get("/api/v1/events", **params)
-        items = page["items"]
-    else:
-        page_obj = events_svc.list_events(open_context(data, db), offset, limit, newest_first)
-        items = [e.model_dump() for e in page_obj.items]
+    params = {"offset": offset, "limit": limit, "newest_first": newest_first}
+    page = src.read(
+        "/api/v1/events",
+        lambda c, _: events_svc.list_events(c, offset, limit, newest_first).model_dump(),
+        params=params,
+    )
+    items = page["items"]
     emit(
         items,
         json,

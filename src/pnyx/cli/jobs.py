@@ -18,19 +18,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from pnyx.cli.common import (
-    AsOpt,
-    DataOpt,
-    DbOpt,
-    JsonOpt,
-    TokenOpt,
-    UrlOpt,
-    actor_for,
-    console,
-    emit,
-    open_context,
-)
-from pnyx.cli.remote import Remote
+from pnyx.cli.common import AsOpt, DataOpt, DbOpt, JsonOpt, TokenOpt, UrlOpt, console, emit
+from pnyx.cli.source import Source
 from pnyx.domain.jobs import parse_duration
 from pnyx.errors import InvalidInputError
 from pnyx.services import jobs as svc
@@ -119,11 +108,9 @@ def submit(
         "command": command or None,
     }
     request = build_request(spec, overrides)
-    if url:
-        view = JobView.model_validate(Remote(url, token).post(API, request.model_dump()))
-    else:
-        ctx = open_context(data, db)
-        view = svc.submit_job(ctx, actor_for(ctx, as_), request)
+    view = Source(data, db, url, token, as_).write(
+        API, request.model_dump(), lambda c, a: svc.submit_job(c, a, request), model=JobView
+    )
     emit(view, json, lambda v: console.print(f"submitted {v.job_id} ({v.state})"))
 
 
@@ -138,11 +125,9 @@ def show(
     json: JsonOpt = False,
 ) -> None:
     """One job: its spec, state, placement, exit code and history."""
-    if url:
-        view = JobView.model_validate(Remote(url, token).get(f"{API}/{job_id}"))
-    else:
-        ctx = open_context(data, db)
-        view = svc.visible_to(svc.get_job(ctx, job_id), actor_for(ctx, as_))
+    view = Source(data, db, url, token, as_).read(
+        f"{API}/{job_id}", lambda c, a: svc.visible_to(svc.get_job(c, job_id), a), model=JobView
+    )
     emit(view, json, _render_job)
 
 
@@ -159,16 +144,15 @@ def list_(
 ) -> None:
     """Jobs in submission order (--state takes one state, or several separated by commas)."""
     states = [s.strip() for item in state or () for s in item.split(",") if s.strip()] or None
-    if url:
-        params: dict[str, Any] = {"state": states} if states else {}
-        if cluster:
-            params["cluster"] = cluster
-        raw = Remote(url, token).get(API, **params)
-        views = [JobView.model_validate(v) for v in raw]
-    else:
-        ctx = open_context(data, db)
-        actor = actor_for(ctx, as_)
-        views = [svc.visible_to(v, actor) for v in svc.list_jobs(ctx, states, cluster)]
+    params: dict[str, Any] = {"state": states} if states else {}
+    if cluster:
+        params["cluster"] = cluster
+    views = Source(data, db, url, token, as_).read(
+        API,
+        lambda c, a: [svc.visible_to(v, a) for v in svc.list_jobs(c, states, cluster)],
+        model=list[JobView],
+        params=params,
+    )
     emit(views, json, _render_list)
 
 
@@ -184,14 +168,12 @@ def cancel(
     json: JsonOpt = False,
 ) -> None:
     """Cancel a job (at once when queued; through its engine when it holds the job)."""
-    if url:
-        view = JobView.model_validate(
-            Remote(url, token).post(f"{API}/{job_id}/cancel", {"reason": reason})
-        )
-    else:
-        ctx = open_context(data, db)
-        actor = actor_for(ctx, as_)
-        view = svc.visible_to(svc.cancel_job(ctx, actor, job_id, reason), actor)
+    view = Source(data, db, url, token, as_).write(
+        f"{API}/{job_id}/cancel",
+        {"reason": reason},
+        lambda c, a: svc.visible_to(svc.cancel_job(c, a, job_id, reason), a),
+        model=JobView,
+    )
     emit(
         view,
         json,
@@ -212,11 +194,9 @@ def logs(
     json: JsonOpt = False,
 ) -> None:
     """The kept tail (64 KiB) of a job's log (its submitter and operators)."""
-    if url:
-        view = JobLogView.model_validate(Remote(url, token).get(f"{API}/{job_id}/logs"))
-    else:
-        ctx = open_context(data, db)
-        view = svc.get_job_log(ctx, actor_for(ctx, as_), job_id)
+    view = Source(data, db, url, token, as_).read(
+        f"{API}/{job_id}/logs", lambda c, a: svc.get_job_log(c, a, job_id), model=JobLogView
+    )
     emit(view, json, lambda v: typer.echo(v.text, nl=False))
 
 
@@ -228,6 +208,8 @@ def _render_job(v: JobView) -> None:
     console.print(f"  command: {' '.join(v.command)}", highlight=False)
     if v.cluster:
         console.print(f"  placed on {v.cluster} ({v.accelerator_type}) {v.backend_job_id or ''}")
+    if v.pending_reason:
+        console.print(f"  pending: {v.pending_reason}", highlight=False)
     if v.exit_code is not None:
         console.print(f"  exit code {v.exit_code}")
     for h in v.history:

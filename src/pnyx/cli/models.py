@@ -11,16 +11,12 @@ import typer
 from rich.table import Table
 
 from pnyx.cli.common import (
-    DataOpt,
-    DbOpt,
     JsonOpt,
-    TokenOpt,
-    UrlOpt,
     console,
     emit,
-    open_context,
 )
 from pnyx.cli.remote import Remote
+from pnyx.cli.source import Source, addressed
 from pnyx.data.artifacts import ArtifactStore
 from pnyx.domain.identity import Actor
 from pnyx.errors import PnyxError, VerificationError
@@ -64,64 +60,63 @@ def _show(v: ModelVersionView) -> None:
 
 
 @app.command("list")
+@addressed()
 def list_(
+    src: Source,
     all: Annotated[bool, typer.Option("--all", help="include unreleased versions")] = False,
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """List released model versions (with --all: every version)."""
-    if url is not None:
-        emit(Remote(url, token).get("/api/v1/models", all=str(all).lower()), True)
-        return
-    items = models.list_models(open_context(data, db), include_unreleased=all)
-    emit(items, json, _table)
+    items = src.read(
+        "/api/v1/models",
+        lambda c, _: models.list_models(c, include_unreleased=all),
+        params={"all": str(all).lower()},
+    )
+    emit(items, json or src.is_remote, _table)  # over --url: the server's JSON
 
 
 @app.command("show")
+@addressed()
 def show(
     ref: Annotated[str, typer.Argument(help="NAME@N, or NAME for its newest version")],
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
+    src: Source,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Show a model version: lineage, files, evaluations, release."""
-    if url is not None:
-        emit(Remote(url, token).get(f"/api/v1/models/{ref}"), True)
-        return
-    emit(models.get_model(open_context(data, db), ref), json, _show)
+    view = src.read(f"/api/v1/models/{ref}", lambda c, _: models.get_model(c, ref))
+    emit(view, json or src.is_remote, _show)  # over --url: the server's JSON
 
 
 @app.command("register")
+@addressed(url=False, token=False)
 def register(
     run_id: Annotated[str, typer.Argument(help="the run that trained the model")],
     model_dir: Annotated[Path, typer.Argument(help="HF-format directory (config, weights)")],
     name: Annotated[str, typer.Option(help="model name")],
+    src: Source,
     license: Annotated[str, typer.Option(help="SPDX licence of the weights")] = "Apache-2.0",
     description: Annotated[str, typer.Option(help="one paragraph for the card")] = "",
-    data: DataOpt = None,
-    db: DbOpt = None,
     artifacts: ArtifactsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Register the next version of a model from a run's output directory."""
     view = models.register_model_version(
-        open_context(data, db), SYSTEM, _store(data, artifacts), run_id, model_dir, name, license,
+        src.ctx, SYSTEM, _store(src.data, artifacts), run_id, model_dir, name, license,
         description or f"{name}, trained by run {run_id} on pnyx.",
     )  # fmt: skip
     emit(view, json, lambda v: console.print(f"registered {v.id} ({v.params:,} parameters)"))
 
 
 @app.command("evaluate")
+@addressed(url=False, token=False)
 def evaluate(
     ref: Annotated[str, typer.Argument(help="NAME@N")],
-    data: DataOpt = None,
-    db: DbOpt = None,
+    src: Source,
     artifacts: ArtifactsOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Evaluate a model version: held-out perplexity and the multiple-choice benchmark."""
-    reports = evaluation.evaluate_model(
-        open_context(data, db), SYSTEM, _store(data, artifacts), ref
-    )
+    reports = evaluation.evaluate_model(src.ctx, SYSTEM, _store(src.data, artifacts), ref)
     emit(reports, json, _print_reports)
 
 
@@ -131,38 +126,42 @@ def _print_reports(reports: list[EvalReportView]) -> None:
 
 
 @app.command("release")
+@addressed()
 def release(
     ref: Annotated[str, typer.Argument(help="NAME@N")],
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    artifacts: ArtifactsOpt = None, json: JsonOpt = False,
-) -> None:  # fmt: skip
+    src: Source,
+    artifacts: ArtifactsOpt = None,
+    json: JsonOpt = False,
+) -> None:
     """Release a model version through the gate of its containment level."""
-    if url is not None:
-        emit(Remote(url, token).post(f"/api/v1/models/{ref}/release", {}), True)
-        return
-    view = models.release_model(open_context(data, db), SYSTEM, _store(data, artifacts), ref)
+    view = src.write(
+        f"/api/v1/models/{ref}/release",
+        {},
+        lambda c, a: models.release_model(c, a, _store(src.data, artifacts), ref),
+    )
     emit(
         view,
-        json,
+        json or src.is_remote,  # over --url: the server's JSON
         lambda v: console.print(f"released {v.id}: gate {', '.join(v.release_gate or [])}"),
     )
 
 
 @app.command("download")
+@addressed()
 def download(
     ref: Annotated[str, typer.Argument(help="NAME@N, or NAME for its newest version")],
     out: Annotated[Path, typer.Option("--out", help="directory to write (HF format)")],
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    artifacts: ArtifactsOpt = None, json: JsonOpt = False,
-) -> None:  # fmt: skip
+    src: Source,
+    artifacts: ArtifactsOpt = None,
+    json: JsonOpt = False,
+) -> None:
     """Download a model version as an HF-format directory; every checksum is verified."""
-    if url is not None:
-        result = download_remote(Remote(url, token), ref, out)
+    if src.is_remote:  # an archive, not JSON: fetched and checked here
+        result = download_remote(src.remote, ref, out)
     else:
-        result = models.download_model(
-            open_context(data, db), SYSTEM, _store(data, artifacts), ref, out
-        )
-    emit(result, json, lambda r: console.print(
+        result = models.download_model(src.ctx, src.actor, _store(src.data, artifacts), ref, out)
+    emit(
+result, json, lambda r: console.print(
         f"{r.id}: {len(r.files)} files in {r.out}, checksums verified\n"
         f"load: AutoModelForCausalLM.from_pretrained({str(r.out)!r})"
     ))  # fmt: skip

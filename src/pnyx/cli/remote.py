@@ -1,4 +1,9 @@
-"""A small HTTP client for commands run with --url against a live server."""
+"""A small HTTP client for commands run with --url against a live server.
+
+The one place where a server's error answer ({"error": kind, "detail": message}, see
+pnyx.api.errors) becomes the PnyxError subclass the server raised, so a command prints the
+same one line (``error: server: ...``, exit 1) as it would locally.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,17 @@ from pnyx.errors import (
     NotFoundError,
     PermissionDeniedError,
     PnyxError,
+    VerificationError,
 )
 
+_BY_KIND: dict[str, type[PnyxError]] = {
+    "invalid_input": InvalidInputError,
+    "not_found": NotFoundError,
+    "conflict": ConflictError,
+    "permission_denied": PermissionDeniedError,
+    "authentication": AuthenticationError,
+    "verification": VerificationError,
+}
 _BY_STATUS: dict[int, type[PnyxError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -39,7 +53,12 @@ class Remote:
 
     def post(self, path: str, body: Any) -> Any:
         """POST JSON ``body`` to ``path`` and return the JSON answer."""
-        return self._check(self._send("POST", path, json=body))
+        return self.send("POST", path, body)
+
+    def send(self, method: str, path: str, body: Any) -> Any:
+        """Send JSON ``body`` with ``method`` (POST, PUT...) and return the JSON answer (or
+        None when the server answers 204)."""
+        return self._check(self._send(method, path, json=body))
 
     def get_text(self, path: str) -> str:
         """GET ``path`` as text."""
@@ -56,11 +75,21 @@ class Remote:
     @staticmethod
     def _check(resp: httpx.Response, parse: bool = True) -> Any:
         if resp.status_code >= 400:
-            try:
-                detail = resp.json().get("detail", resp.text)
-            except ValueError:
-                detail = resp.text
-            raise _BY_STATUS.get(resp.status_code, PnyxError)(f"server: {detail}")
+            raise error_of(resp)
         if not parse or resp.status_code == 204:
             return None
         return resp.json()
+
+
+def error_of(resp: httpx.Response) -> PnyxError:
+    """The PnyxError for a server's error answer: by its "error" kind, else by HTTP status."""
+    try:
+        answer = resp.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        answer = {}
+    detail = answer.get("detail", resp.text)
+    kind = answer.get("error")
+    cls = _BY_KIND.get(kind) if isinstance(kind, str) else None
+    return (cls or _BY_STATUS.get(resp.status_code, PnyxError))(f"server: {detail}")

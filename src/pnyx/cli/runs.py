@@ -9,16 +9,12 @@ import typer
 from rich.table import Table
 
 from pnyx.cli.common import (
-    DataOpt,
-    DbOpt,
     JsonOpt,
-    TokenOpt,
-    UrlOpt,
     console,
     emit,
-    open_context,
+    to_jsonable,
 )
-from pnyx.cli.remote import Remote
+from pnyx.cli.source import Source, addressed
 from pnyx.data.artifacts import ArtifactStore
 from pnyx.domain.identity import Actor
 from pnyx.services import models, runs
@@ -49,47 +45,39 @@ def _show(r: RunView) -> None:
 
 
 @app.command("list")
-def list_(
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
-    json: JsonOpt = False,
-) -> None:  # fmt: skip
+@addressed()
+def list_(src: Source, json: JsonOpt = False) -> None:
     """List registered training runs, newest first."""
-    if url is not None:
-        emit(Remote(url, token).get("/api/v1/runs"), True)
-        return
-    emit(runs.list_runs(open_context(data, db)), json, _table)
+    items = src.read("/api/v1/runs", lambda c, _: runs.list_runs(c))
+    emit(items, json or src.is_remote, _table)  # over --url: the server's JSON
 
 
 @app.command("show")
+@addressed()
 def show(
     run_id: str,
+    src: Source,
     metrics: Annotated[bool, typer.Option(help="include every metric point")] = False,
-    data: DataOpt = None, db: DbOpt = None, url: UrlOpt = None, token: TokenOpt = None,
     json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Show a run: provenance, links, models; with --metrics its loss curve."""
-    if url is not None:
-        remote = Remote(url, token)
-        view = remote.get(f"/api/v1/runs/{run_id}")
-        if metrics:
-            view["metrics"] = remote.get(f"/api/v1/runs/{run_id}/metrics")
-        emit(view, True)
-        return
-    ctx = open_context(data, db)
-    run = runs.get_run(ctx, run_id)
+    run = src.read(f"/api/v1/runs/{run_id}", lambda c, _: runs.get_run(c, run_id))
     if metrics:
-        points = [p.model_dump() for p in runs.run_metrics(ctx, run_id)]
-        emit({**run.model_dump(), "metrics": points}, True)
+        points = src.read(
+            f"/api/v1/runs/{run_id}/metrics",
+            lambda c, _: [p.model_dump() for p in runs.run_metrics(c, run_id)],
+        )
+        emit({**to_jsonable(run), "metrics": points}, True)
         return
-    emit(run, json, _show)
+    emit(run, json or src.is_remote, _show)  # over --url: the server's JSON
 
 
 @app.command("register")
+@addressed(url=False, token=False)
 def register(
     out_dir: Annotated[Path, typer.Argument(help="the training run's output directory")],
+    src: Source,
     job: Annotated[str | None, typer.Option(help="the job that ran it")] = None,
-    data: DataOpt = None,
-    db: DbOpt = None,
     artifacts: Annotated[
         Path | None, typer.Option(help="artifact store directory (default: DATA/artifacts)")
     ] = None,
@@ -97,7 +85,9 @@ def register(
 ) -> None:
     """Register a training run from its output (run manifest, order file, metrics)."""
     store = (
-        ArtifactStore(artifacts) if artifacts else models.artifact_store(data or DEFAULT_DATA_DIR)
+        ArtifactStore(artifacts)
+        if artifacts
+        else models.artifact_store(src.data or DEFAULT_DATA_DIR)
     )
-    view = runs.register_run_dir(open_context(data, db), Actor.system(), store, out_dir, job)
+    view = runs.register_run_dir(src.ctx, Actor.system(), store, out_dir, job)
     emit(view, json, lambda v: console.print(f"registered run {v.run_id} ({v.steps} steps)"))

@@ -16,10 +16,11 @@ from pnyx.sim.replay import (
     enacted_shares,
     load_shares,
     prepare,
-    replay,
+    replay_sampled,
     write_segments,
 )
 from pnyx.sim.report import build_report, write_report
+from pnyx.web.sim import write_standalone
 
 app = typer.Typer(help="Simulator: benchmark the scheduling core, replay traces.")
 
@@ -102,7 +103,10 @@ def run(
     ] = 0.0,
     report_out: Annotated[
         Path | None,
-        typer.Option("--report-out", help="write DIR/report.json (the portal's /sim page)"),
+        typer.Option(
+            "--report-out",
+            help="write DIR/report.json (the portal's /sim page) and DIR/report.html",
+        ),
     ] = None,
     json: JsonOpt = False,
 ) -> None:
@@ -118,13 +122,15 @@ def run(
     )
     work = prepare(trace, _when(start, "--start"), _when(end, "--end"), load, config)
     given = load_shares(shares) if shares is not None else None
-    out, seg = replay(work, config, given)
+    done = replay_sampled(work, config, given)
+    out, seg = done.out, done.seg
     if jobs_out is not None:
         write_segments(jobs_out, seg, work.members)
     if report_out is not None:
         shares_now = enacted_shares(work.members, given)
-        doc = build_report(report_out.name, out, seg, work, accelerators, shares_now)
+        doc = build_report(report_out.name, out, seg, work, accelerators, shares_now, done.samples)
         write_report(report_out, doc)
+        write_standalone(report_out, doc)
     emit(out, json, _render_run)
 
 

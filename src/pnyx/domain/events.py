@@ -114,6 +114,14 @@ def canonical_json(value: Any) -> bytes:
         raise InvalidInputError(f"value cannot be canonically encoded: {e}") from e
 
 
+def canonical_text(value: Any) -> str:
+    """:func:`canonical_json` as text (the same characters; no encode / decode round trip on
+    the fast path)."""
+    if _is_plain(value):
+        return encode_plain(value)
+    return canonical_json(value).decode()
+
+
 _MAX_SAFE_INT = 2**53 - 1
 _JSON_SCALARS = frozenset({str, int, bool, type(None)})
 

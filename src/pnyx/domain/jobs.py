@@ -263,14 +263,31 @@ class JobSubmitted(Event):
 
 @event_type
 @dataclass(frozen=True)
-class JobPlaced(Event):
-    """The broker chose a cluster and accelerator type for a queued (or requeued) job."""
+class JobPlacedV1(Event):
+    """The broker chose a cluster and accelerator type (version 1: the engine chose the nodes;
+    still decoded for old ledgers, no longer written)."""
 
     KIND = "job.placed"
     job_id: str
     from_state: str
     cluster: str
     accelerator_type: str
+    reason: str
+
+
+@event_type
+@dataclass(frozen=True)
+class JobPlaced(Event):
+    """A queued (or requeued) job was placed on a cluster and accelerator type, and, when pnyx
+    chose them (the scheduling core), on ``nodes`` (empty: the engine chooses)."""
+
+    KIND = "job.placed"
+    VERSION = 2
+    job_id: str
+    from_state: str
+    cluster: str
+    accelerator_type: str
+    nodes: list[str]
     reason: str
 
 
@@ -287,6 +304,48 @@ class JobStateChanged(Event):
     backend_job_id: str | None
     nodes: list[str]
     exit_code: int | None
+
+
+@event_type
+@dataclass(frozen=True)
+class JobPreemptionNoticed(Event):
+    """The dispatcher chose a running preemptible job to make room for another: it was sent
+    its checkpoint signal (``signal`` None: it declares none) and will be requeued after the
+    grace period, at ``requeue_at``. The job's state does not change yet."""
+
+    KIND = "job.preemption_noticed"
+    job_id: str
+    state: str
+    beneficiary: str  # the job it makes room for
+    signal: str | None
+    requeue_at: str
+    reason: str
+
+
+def decide_preemption_notice(
+    job_id: str,
+    current: JobState,
+    preemptible: bool,
+    beneficiary: str,
+    signal: str | None,
+    requeue_at: str,
+    reason: str,
+) -> JobPreemptionNoticed:
+    """The event telling a running preemptible job that it will be preempted, or raise."""
+    if not preemptible:
+        raise ConflictError(f"job {job_id} is not preemptible: it is never a preemption victim")
+    if current not in (JobState.STARTING, JobState.RUNNING):
+        raise ConflictError(f"job {job_id} is {current}, only a started job can be preempted")
+    if beneficiary == job_id:
+        raise InvalidInputError(f"job {job_id} cannot be preempted for itself")
+    return JobPreemptionNoticed(
+        job_id=job_id,
+        state=current.value,
+        beneficiary=beneficiary,
+        signal=signal,
+        requeue_at=requeue_at,
+        reason=check_reason(reason),
+    )
 
 
 @event_type
@@ -369,10 +428,17 @@ def decide_place(
     accelerator_type: str,
     acceptable: Sequence[str],
     reason: str,
+    nodes: Sequence[str] = (),
 ) -> JobPlaced:
-    """The event placing a queued or requeued job on ``cluster`` with ``accelerator_type``."""
+    """The event placing a queued or requeued job on ``cluster`` with ``accelerator_type``
+    (and on ``nodes`` when pnyx chose them)."""
     check_transition(job_id, current, JobState.PLACED)
     parse_slug(cluster, "cluster")
+    names = list(nodes)
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"job {job_id}: node list {names} names a node twice")
+    for name in names:
+        check_optional_text(name, "node name", 200)
     if accelerator_type not in acceptable:
         raise InvalidInputError(
             f"accelerator_type: {accelerator_type!r} is not acceptable to job {job_id} "
@@ -383,6 +449,7 @@ def decide_place(
         from_state=current.value,
         cluster=cluster,
         accelerator_type=accelerator_type,
+        nodes=names,
         reason=check_reason(reason),
     )
 

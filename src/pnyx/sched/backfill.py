@@ -52,8 +52,7 @@ class Forecast:
     def __init__(self, index: CapacityIndex, running: RunningTable, now_s: float) -> None:
         self.index = index
         node, count, end = running.entries()
-        live = np.flatnonzero(count > 0)
-        order = live[np.argsort(end[live], kind="stable")]
+        order = running.by_end()
         self.node, self.count = node[order], count[order]
         self.end: FloatArray = np.maximum(end[order], now_s)
         times = np.concatenate([[now_s], self.end])
@@ -101,7 +100,17 @@ def plan_reservation(
     last = _try(forecast, job, float(times[-1]), claimed)
     if last is None:
         return None
-    lo, hi, found = 0, times.size - 1, last
+    # The smallest index where the job fits (room only grows with time): gallop from "now",
+    # then bisect the bracket; the same index a bisection of the whole range finds, in
+    # O(log k) tries for an answer k (blocked small jobs fit at one of the first ends).
+    lo, hi, found, step = 0, times.size - 1, last, 1
+    while lo + step - 1 < hi:
+        probe = lo + step - 1
+        attempt = _try(forecast, job, float(times[probe]), claimed)
+        if attempt is not None:
+            hi, found = probe, attempt
+            break
+        lo, step = probe + 1, 2 * step
     while lo < hi:
         mid = (lo + hi) // 2
         attempt = _try(forecast, job, float(times[mid]), claimed)

@@ -22,7 +22,7 @@ slice, never a Python loop over nodes. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -75,6 +75,11 @@ class CapacityIndex:
         """Idle open nodes per (type, level) row and size."""
         self._tc_free: list[int] = [0] * rows
         self._tc_idle_free: list[int] = [0] * rows
+        self._static: tuple[IntArray, BoolArray, IntArray] | None = None
+        """Owner, up and level arrays for :meth:`arrays`, until one of them changes."""
+        self._open_rows: dict[tuple[int, int, bool], tuple[list[list[int]], list[int]]] = {}
+        """(type, level, exclusive) -> the count rows and bucket bases a best-fit search reads
+        (only levels some node of the type has; cleared when a node's level changes)."""
         for node in range(n):
             self._count(node, 1)
         self._flush()
@@ -133,6 +138,31 @@ class CapacityIndex:
         else:
             self.buckets.remove(key, n)
 
+    def _shift(self, n: int, f0: int, f1: int) -> None:
+        """An open, up node's free count goes from ``f0`` to ``f1`` (owner unchanged): the
+        net effect of ``_count(n, -1)``, the change, ``_count(n, 1)`` in one step."""
+        c, t, total = self.level[n], self._type[n], self._total[n]
+        group = self._slot[n] + (MAX_LEVEL - c) * self._stride[n]
+        row = t * LEVELS + c
+        i0, i1 = f0 == total, f1 == total
+        ng, delta = self._n_groups, self._delta
+        k0, k1 = (2 * f0 + i0) * ng + group, (2 * f1 + i1) * ng + group
+        delta[k0] = delta.get(k0, 0) - 1
+        delta[k1] = delta.get(k1, 0) + 1
+        nodes = self._tc_nodes[row]
+        nodes[f0] -= 1
+        nodes[f1] += 1
+        self._tc_free[row] += f1 - f0
+        if i0:
+            self._tc_idle[row][f0] -= 1
+            self._tc_idle_free[row] -= f0
+        if i1:
+            self._tc_idle[row][f1] += 1
+            self._tc_idle_free[row] += f1
+        base = row * self._n_free
+        self.buckets.remove(((base + f0) << 1) + i0, n)
+        self.buckets.add(((base + f1) << 1) + i1, n)
+
     def _flush(self) -> None:
         """Apply the queued net changes of (free count, idle, group) to the group arrays."""
         if not self._delta:
@@ -160,11 +190,17 @@ class CapacityIndex:
         if project != FREE_OWNER:
             self.owned.setdefault(project, set()).add(n)
         self.owner[n] = project
+        self._static = None
 
     # -- changes ----------------------------------------------------------------------------
 
     def allocate(
-        self, nodes: list[int], counts: list[int], project: int, exclusive: bool, use_held: bool
+        self,
+        nodes: Sequence[int],
+        counts: Sequence[int],
+        project: int,
+        exclusive: bool,
+        use_held: bool,
     ) -> None:
         """Take ``counts`` accelerators on ``nodes`` for a job of ``project``.
 
@@ -174,7 +210,14 @@ class CapacityIndex:
         """
         for n, c in zip(nodes, counts, strict=True):
             self._check_allocation(n, c, project, exclusive, use_held)
+        fast = not exclusive and not use_held
+        free, owner, up = self.free, self.owner, self.up
         for n, c in zip(nodes, counts, strict=True):
+            if fast and up[n] and owner[n] == FREE_OWNER:
+                f0 = free[n]
+                free[n] = f0 - c
+                self._shift(n, f0, f0 - c)
+                continue
             from_held = min(c, self.held[n]) if use_held else 0
             self._count(n, -1)
             self.held[n] -= from_held
@@ -195,12 +238,18 @@ class CapacityIndex:
         if exclusive and owner == FREE_OWNER and self.free[n] + self.held[n] != self._total[n]:
             raise ConflictError(f"node {n}: an exclusive job needs the node idle")
 
-    def release(self, nodes: list[int], counts: list[int]) -> None:
+    def release(self, nodes: Sequence[int], counts: Sequence[int]) -> None:
         """Give back accelerators of a finished job; a node left empty loses its owner."""
+        free, held, total, owner, up = self.free, self.held, self._total, self.owner, self.up
         for n, c in zip(nodes, counts, strict=True):
-            if self.free[n] + self.held[n] + c > self._total[n]:
+            if free[n] + held[n] + c > total[n]:
                 raise ConflictError(f"node {n}: releasing {c} would exceed its total")
         for n, c in zip(nodes, counts, strict=True):
+            if up[n] and owner[n] == FREE_OWNER:
+                f0 = free[n]
+                free[n] = f0 + c
+                self._shift(n, f0, f0 + c)
+                continue
             self._count(n, -1)
             self.free[n] += c
             if self.free[n] + self.held[n] == self._total[n]:
@@ -241,12 +290,15 @@ class CapacityIndex:
         """Take a node out of service (failure, drain) or bring it back."""
         self._count(node, -1)
         self.up[node] = up
+        self._static = None
         self._count(node, 1)
 
     def set_level(self, node: int, level: int) -> None:
         """Change a node's certified containment level (a certificate granted or expired)."""
         if not 0 <= level <= MAX_LEVEL:
             raise InvalidInputError(f"node {node}: level must be 0..{MAX_LEVEL}, got {level}")
+        self._open_rows.clear()
+        self._static = None
         self._count(node, -1)
         self.level[node] = level
         self._count(node, 1)
@@ -314,22 +366,33 @@ class CapacityIndex:
     def best_node(self, job: JobRequest, type_code: int, need: int) -> tuple[int, int] | None:
         """(node, usable) with the fewest usable accelerators that are still >= ``need``."""
         best = self._best_open(job, type_code, need)
-        own = self.own_nodes(job.project)
-        if own:
+        if job.project in self.owned:
+            own = self.own_nodes(job.project)
             for n, u in zip(own, self.usable_list(own, job, type_code), strict=True):
                 if need <= u and (best is None or u <= best[1]):
                     best = (n, u)
         return best
 
     def _best_open(self, job: JobRequest, type_code: int, need: int) -> tuple[int, int] | None:
-        buckets, counts = self.buckets, self._tc_idle if job.exclusive else self._tc_nodes
+        buckets, exclusive = self.buckets, job.exclusive
+        plan = self._open_rows.get((type_code, job.containment, exclusive))
+        if plan is None:
+            counts = self._tc_idle if exclusive else self._tc_nodes
+            present = {c for n, c in enumerate(self.level) if self._type[n] == type_code}
+            levels = [c for c in range(job.containment, LEVELS) if c in present]
+            plan = (
+                [counts[type_code * LEVELS + c] for c in levels],
+                [buckets.key(type_code, c, 0, False) for c in levels],
+            )
+            self._open_rows[(type_code, job.containment, exclusive)] = plan
+        rows, bases = plan
         members = buckets.members
-        levels = range(job.containment, LEVELS)
-        rows = [counts[type_code * LEVELS + c] for c in levels]
-        bases = [buckets.key(type_code, c, 0, False) for c in levels]
-        shared = not job.exclusive
-        for f in range(need, self.fac.max_per_node + 1):
-            if not any(row[f] for row in rows):
+        shared = not exclusive
+        for f in range(need, self._n_free):
+            for row in rows:
+                if row[f]:
+                    break
+            else:
                 continue
             best = NO_FIT
             for base in bases:
@@ -365,10 +428,27 @@ class CapacityIndex:
         return total
 
     def arrays(self) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
-        """Whole-facility arrays: free + held, owner, up, level (for forecasts)."""
-        free = np.add(self.free, self.held, dtype=np.int64)
-        owner = np.asarray(self.owner, dtype=np.int64)
-        return free, owner, np.asarray(self.up, dtype=np.bool_), np.asarray(self.level)
+        """Whole-facility arrays: free + held, owner, up, level (for forecasts).
+
+        Owner, up and level are shared read-only arrays, rebuilt only after one changes.
+        """
+        free = np.array(self.free, dtype=np.int64)
+        if self._held_nodes:
+            free += np.array(self.held, dtype=np.int64)
+        if self._static is None:
+            owner = np.asarray(self.owner, dtype=np.int64)
+            up = np.asarray(self.up, dtype=np.bool_)
+            level = np.asarray(self.level, dtype=np.int64)
+            for arr in (owner, up, level):
+                arr.setflags(write=False)
+            self._static = (owner, up, level)
+        owner, up, level = self._static
+        return free, owner, up, level
+
+    def open_nodes_by_free(self, type_code: int, level: int) -> list[int]:
+        """Open up nodes of ``type_code`` certified exactly ``level``, counted by free
+        accelerators (index = free count); read-only."""
+        return self._tc_nodes[type_code * LEVELS + level]
 
     def open_free(self) -> int:
         """Free accelerators on up nodes that no project owns (O(types x levels))."""

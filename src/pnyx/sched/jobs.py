@@ -67,9 +67,15 @@ class JobRequest:
                 f"job {self.job_id}: per_node {self.per_node} must be >= 1 and divide "
                 f"accelerators {self.accelerators}"
             )
-        if not self.types or len(set(self.types)) != len(self.types):
+        types = self.types
+        if len(types) == 1:
+            if not 0 <= types[0] < MAX_TYPES:
+                raise InvalidInputError(
+                    f"job {self.job_id}: type codes must lie in 0..{MAX_TYPES - 1}"
+                )
+        elif not types or len(set(types)) != len(types):
             raise InvalidInputError(f"job {self.job_id}: types must be distinct and not empty")
-        if min(self.types) < 0 or max(self.types) >= MAX_TYPES:
+        elif min(types) < 0 or max(types) >= MAX_TYPES:
             raise InvalidInputError(f"job {self.job_id}: type codes must lie in 0..{MAX_TYPES - 1}")
         if not 1 <= self.containment <= MAX_LEVEL:
             raise InvalidInputError(
@@ -166,9 +172,12 @@ class PendingQueue:
         self.time_limit_s[slot] = job.time_limit_s
         self.attained_accel_s[slot] = job.attained_accel_s
         self.alive[slot] = True
-        values = (job.accelerators, job.need, job.project, job.job_id, leaf, shape)
-        for name, value in zip(self.COLUMNS, values, strict=True):
-            getattr(self, name)[slot] = value
+        self.accelerators[slot] = job.accelerators
+        self.need[slot] = job.need
+        self.project[slot] = job.project
+        self.job_id[slot] = job.job_id
+        self.leaf[slot] = leaf
+        self.shape[slot] = shape
 
     def _new_slot(self) -> int:
         slot = len(self._jobs)
@@ -190,6 +199,13 @@ class PendingQueue:
         self.alive[slot] = False
         self._free.append(slot)
         return job
+
+    def leaf_of(self, job_id: int) -> int:
+        """The fair-share leaf pending ``job_id`` was queued with."""
+        slot = self._slot_of.get(job_id)
+        if slot is None:
+            raise NotFoundError(f"job {job_id} is not pending")
+        return int(self.leaf[slot])
 
     def slots(self) -> IntArray:
         """Slots holding a pending job."""
@@ -243,6 +259,9 @@ class RunningTable:
     _first: dict[int, int] = field(default_factory=dict)
     _used: int = 0
     _dead: int = 0
+    _by_end: IntArray | None = None
+    """Entries ``0 .. _by_end_upto`` ordered by (expected end, entry), dead ones included."""
+    _by_end_upto: int = 0
 
     def add(self, run: RunningJob) -> None:
         """Record a started job."""
@@ -295,6 +314,7 @@ class RunningTable:
             arr = getattr(self, name)
             arr[: live.size] = arr[live]
         self._used, self._dead = int(live.size), 0
+        self._by_end = None
         ids = self.job_id[: self._used]
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if self._used else ids
         self._first = dict(zip(ids[starts].tolist(), starts.tolist(), strict=True))
@@ -303,6 +323,26 @@ class RunningTable:
         """Live (node, count, expected end) entries; counts of finished jobs are zero."""
         u = self._used
         return self.node[:u], self.count[:u], self.end_s[:u]
+
+    def by_end(self) -> IntArray:
+        """Live entries ordered by expected end, ties by entry (a stable argsort of the live
+        ends), kept from call to call: entries added since are sorted and merged in."""
+        u, count, end = self._used, self.count, self.end_s
+        if self._by_end is None:
+            live = np.flatnonzero(count[:u] > 0)
+            order: IntArray = live[np.argsort(end[live], kind="stable")]
+        else:
+            keep = self._by_end[count[self._by_end] > 0]
+            new = np.arange(self._by_end_upto, u)
+            new = new[count[new] > 0]
+            if new.size:
+                new = new[np.argsort(end[new], kind="stable")]
+                at = np.searchsorted(end[keep], end[new], side="right")
+                order = np.insert(keep, at, new)
+            else:
+                order = keep
+        self._by_end, self._by_end_upto = order, u
+        return order
 
     def jobs_on(self, node: int) -> list[int]:
         """Ids of the running jobs that hold accelerators on ``node``."""

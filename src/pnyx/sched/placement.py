@@ -51,9 +51,14 @@ def place(
     acceptable types), or None. Nothing is changed."""
     types = job.types if types is None else types
     if _single_node(view, job):
-        found = [p for t in types if (p := _in_node(view, job, t)) is not None]
-        if found or job.per_node:
-            return min(found, key=lambda p: p.leftover) if found else None
+        if len(types) == 1:
+            one = _in_node(view, job, types[0])
+            if one is not None or job.per_node:
+                return one
+        else:
+            found = [p for t in types if (p := _in_node(view, job, t)) is not None]
+            if found or job.per_node:
+                return min(found, key=lambda p: p.leftover) if found else None
     types = tuple(t for t in types if view.upper_bound(job, t) >= job.need)
     caps = {t: view.pod_capacity(job, t) for t in types}
     found = [p for t in types if (p := _in_pod(view, job, t, caps[t])) is not None]
@@ -75,7 +80,7 @@ def _in_node(view: CapacityView, job: JobRequest, t: int) -> Placement | None:
     if found is None:
         return None
     node, usable = found
-    return Placement(Allocation.of([node], [size]), t, NODE, 1, usable - size)
+    return Placement(Allocation((node,), (size,)), t, NODE, 1, usable - size)
 
 
 def _in_pod(view: CapacityView, job: JobRequest, t: int, cap: IntArray) -> Placement | None:

@@ -9,21 +9,28 @@ Policy (applied at the end of a pass, to the top reservation only, when enabled)
 - victims are running ``preemptible`` jobs of *other* members that are above their share
   (member LF < 1), most over-served member first, then least work lost (time since the last
   checkpoint times accelerators), at most ``max_victims``;
-- with ``judge=Judge.ALLOCATION`` "above / below its share" compares the accelerators a
-  member runs now with its weighted max-min share among the members that want accelerators
-  now, instead of the decayed usage;
+- with ``judge=Judge.ALLOCATION`` (or ``ENTITLEMENT``) "above / below its share" compares
+  the accelerators a member runs now with its weighted max-min share among the members that
+  want accelerators now, instead of the decayed usage;
 - the fewest victims, in that order, whose release lets the beneficiary be placed (binary
   search over the prefix length; placement is monotone in the capacity given back).
 
+With ``by_member``, every pass first plans for each under-served member's whole deficit
+(:func:`plan_member_preemptions`), judged by allocation or, with ``Judge.ENTITLEMENT``, by
+decayed usage against the weighted max-min share of the decayed capacity over the members'
+decayed demands (DESIGN section 8's entitlement, continuous).
+
 The plan does not stop anything: the driver sends the victims a checkpoint signal at
-``signal_s`` and calls :func:`execute` at ``requeue_s`` (after the grace period), which
-requeues each victim still running from the checkpoint made on the signal and counts the
-work lost. Meanwhile the victims are not chosen again and the beneficiary gets no second plan.
-Pure: no I/O, no clock reads.
+``signal_s`` and calls :func:`execute` at ``requeue_s``, which requeues each victim still
+running from the checkpoint made on the signal and counts the work lost. ``requeue_s`` is the
+end of the grace period, or, with ``exit_s``, the time a checkpointing victim needs to write
+its checkpoint and exit (its lost work). Meanwhile the victims are not chosen again and the
+beneficiary (with ``by_member``: its member) gets no second plan. Pure: no I/O, no clock reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -32,7 +39,7 @@ import numpy as np
 
 from pnyx.errors import InvalidInputError
 from pnyx.sched.capacity import FREE_OWNER
-from pnyx.sched.facility import FloatArray
+from pnyx.sched.facility import FloatArray, IntArray
 from pnyx.sched.jobs import JobRequest, RunningJob
 from pnyx.sched.placement import place
 from pnyx.sched.priority import water_fill
@@ -53,6 +60,12 @@ class Judge(StrEnum):
 
     USAGE = "usage"
     ALLOCATION = "allocation"
+    ENTITLEMENT = "entitlement"
+    """Per member, over time: its decayed usage against its weighted max-min share of the
+    decayed capacity over every member's decayed demand (running + pending accelerators),
+    i.e. DESIGN section 8's entitlement with exponential decay instead of daily buckets. A
+    member that was idle is entitled to catch up on a burst; the gap in accelerator-seconds
+    is spread over ``repay_s``."""
     ATTAINED = "attained"
     """Per job, not per member (Tiresias-like LAS): a blocked job that has received less than
     ``attained_threshold_accel_s`` of service may preempt running jobs, of any member, that
@@ -72,15 +85,40 @@ class PreemptionPolicy:
     max_victims: int = 256
     judge: Judge = Judge.USAGE
     plans_per_pass: int = 1
+    """Blocked jobs with a reservation that may get a plan in one pass, in priority order."""
     attained_threshold_accel_s: float = 3_600.0
     """With ``Judge.ATTAINED``: the service that moves a job to the low-priority queue."""
-    """Blocked jobs with a reservation that may get a plan in one pass, in priority order."""
+    by_member: bool = False
+    """With ``Judge.ALLOCATION`` or ``ENTITLEMENT``: also plan for each under-served
+    member's whole deficit at once (see :func:`plan_member_preemptions`), not only for the
+    top blocked job."""
+    tolerance: float = 0.0
+    """Hysteresis, as a fraction of the facility's accelerators: a member is under- or
+    over-served only by more than this, and victims never take a member below its share."""
+    min_run_s: float = 0.0
+    """A job that started less than this ago is never a victim (Slurm's PreemptExemptTime):
+    what was just given is not taken back at once, so preemption cannot thrash."""
+    repay_s: float = 3_600.0
+    """With ``Judge.ENTITLEMENT``: a gap of G accelerator-seconds asks for G / repay_s
+    accelerators now."""
+    exit_s: float | None = None
+    """Seconds a checkpointing victim needs to write its checkpoint on the signal and exit
+    (at most ``grace_s``); its nodes are free from then. None: every victim runs until the
+    end of the grace period (the work after the signal is lost)."""
 
     def __post_init__(self) -> None:
         if min(self.grace_s, self.min_wait_s, self.min_gain_s) < 0 or self.max_victims < 1:
             raise InvalidInputError("preemption: times must be >= 0 and max_victims >= 1")
         if self.plans_per_pass < 1:
             raise InvalidInputError("preemption: plans_per_pass must be >= 1")
+        if not 0.0 <= self.tolerance < 1.0 or (self.exit_s is not None and self.exit_s < 0):
+            raise InvalidInputError("preemption: tolerance must be in [0, 1) and exit_s >= 0")
+
+    def requeue_delay_s(self, victims: list[RunningJob]) -> float:
+        """From the signal to the requeue: the exit time when every victim checkpoints."""
+        if self.exit_s is not None and all(r.job.checkpoint_interval_s for r in victims):
+            return min(self.grace_s, self.exit_s)
+        return self.grace_s
 
 
 @dataclass(frozen=True)
@@ -108,12 +146,120 @@ def plan_preemption(
     count = _fewest(state, job, victims)
     if count is None:
         return None
-    chosen = tuple(run.job.job_id for run in victims[:count])
-    plan = PreemptionPlan(job.job_id, chosen, now_s, now_s + policy.grace_s)
+    return _commit(state, policy, job, victims[:count], now_s)
+
+
+def _commit(
+    state: SchedulerState,
+    policy: PreemptionPolicy,
+    job: JobRequest,
+    victims: list[RunningJob],
+    now_s: float,
+) -> PreemptionPlan:
+    """Record the plan: the victims are being preempted, ``job`` awaits them."""
+    chosen = tuple(run.job.job_id for run in victims)
+    plan = PreemptionPlan(job.job_id, chosen, now_s, now_s + policy.requeue_delay_s(victims))
     state.awaiting[job.job_id] = plan.requeue_s
     for victim in chosen:
         state.preempting[victim] = plan.requeue_s
     return plan
+
+
+def plan_member_preemptions(state: SchedulerState, now_s: float) -> list[PreemptionPlan]:
+    """Plans that free each under-served member's whole deficit at once (``by_member``).
+
+    A member's *gap* (accelerators it should gain, < 0: lose): with ``Judge.ALLOCATION`` its
+    weighted max-min share of the facility over what every member runs (less the victims
+    already being preempted) plus what it has pending, minus what it runs; with
+    ``Judge.ENTITLEMENT`` see :func:`entitlement_gap`. A member is under-served when its gap
+    exceeds the tolerance and it has jobs that waited ``min_wait_s``; its deficit is the
+    smaller of the gap and those jobs' accelerators. Victims are the running preemptible jobs
+    (started at least ``min_run_s`` ago) of the members whose gap is below minus the
+    tolerance, most over-served (running / entitled) first, then the jobs nearest their time
+    limit first, and never take a member beyond its excess. The plan is kept only if the
+    member's longest-waiting job would fit once the victims are gone. A member with a plan
+    in flight gets no second one.
+    """
+    policy = state.config.preemption
+    q = state.pending
+    slots = q.slots()
+    if policy is None or not slots.size:
+        return []
+    member, share = state.tree.members()
+    n = share.size
+    leaving = np.zeros(n)
+    for job_id in state.preempting:
+        run = state.running.jobs.get(job_id)
+        if run is not None:
+            leaving[member[run.leaf]] += run.rate
+    running = np.bincount(member, weights=state.usage.rate[: member.size], minlength=n) - leaving
+    job_member = member[q.leaf[slots]]
+    pending = np.bincount(job_member, weights=q.accelerators[slots], minlength=n)
+    ripe = q.submit_s[slots] <= now_s - policy.min_wait_s
+    waited = np.bincount(job_member[ripe], weights=q.accelerators[slots][ripe], minlength=n)
+    if policy.judge is Judge.ENTITLEMENT:
+        gap = entitlement_gap(state, policy, member, n)
+    else:
+        gap = water_fill(float(state.fac.accelerators), running + pending, share) - running
+    excess = -gap
+    entitled = running + gap
+    slack = policy.tolerance * state.fac.accelerators
+    busy = {int(member[q.leaf[q.slot_of(j)]]) for j in state.awaiting if j in q}
+    deficit = np.where(gap > slack, np.minimum(gap, waited), 0.0)
+    deficit[list(busy)] = 0.0
+    if not (deficit > 0).any():
+        return []
+    over = excess > slack
+    runs = [
+        run
+        for run in state.running.jobs.values()
+        if over[member[run.leaf]]
+        and run.job.preemptible
+        and run.job.job_id not in state.preempting
+        and now_s - run.start_s >= policy.min_run_s
+    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(entitled > 0, running / entitled, np.inf)
+    runs.sort(key=lambda r: (-float(ratio[member[r.leaf]]), r.expected_end_s - now_s))
+    plans = []
+    taken: set[int] = set()
+    for m in np.argsort(-deficit, kind="stable").tolist():
+        if deficit[m] <= 0:
+            break
+        victims: list[RunningJob] = []
+        need = float(deficit[m])
+        for run in runs:
+            v = member[run.leaf]
+            if need <= 0 or len(victims) >= policy.max_victims:
+                break
+            if run.job.job_id in taken or run.rate > excess[v]:
+                continue
+            victims.append(run)
+            taken.add(run.job.job_id)
+            excess[v] -= run.rate
+            need -= run.rate
+        mine = slots[ripe & (job_member == m)]
+        top = q.job(int(mine[np.argmin(q.submit_s[mine])]))
+        if victims and _fits_after(state, top, victims)(len(victims)):
+            plans.append(_commit(state, policy, top, victims, now_s))
+            continue
+        for run in victims:
+            taken.discard(run.job.job_id)
+            excess[member[run.leaf]] += run.rate
+    return plans
+
+
+def entitlement_gap(
+    state: SchedulerState, policy: PreemptionPolicy, member: IntArray, n: int
+) -> FloatArray:
+    """Per member: accelerators to give (> 0) or take (< 0) now, by ``Judge.ENTITLEMENT``."""
+    usage, k = state.usage, member.size
+    used = np.bincount(member, weights=usage.usage[:k], minlength=n)
+    demand = np.bincount(member, weights=usage.demand[:k], minlength=n).astype(np.float64)
+    _, share = state.tree.members()
+    entitled = water_fill(state.fac.accelerators * usage.span_s, demand, share)
+    gap: FloatArray = (entitled - used) / policy.repay_s
+    return gap
 
 
 def member_service(state: SchedulerState, judge: Judge) -> FloatArray:
@@ -188,6 +334,23 @@ def _fewest(state: SchedulerState, job: JobRequest, victims: list[RunningJob]) -
     """Smallest k such that releasing ``victims[:k]`` lets ``job`` be placed, or None."""
     if not victims:
         return None
+    fits = _fits_after(state, job, victims)
+    if not fits(len(victims)):
+        return None
+    lo, hi = 1, len(victims)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _fits_after(
+    state: SchedulerState, job: JobRequest, victims: list[RunningJob]
+) -> Callable[[int], bool]:
+    """``fits(k)``: could ``job`` be placed once ``victims[:k]`` have released their nodes?"""
     ix = state.index
     free, owner, up, level = ix.arrays()
     nodes = np.concatenate([run.allocation.node_array() for run in victims])
@@ -201,16 +364,7 @@ def _fewest(state: SchedulerState, job: JobRequest, victims: list[RunningJob]) -
         owner_k = np.where(free_k == ix.fac.total, FREE_OWNER, owner)
         return place(ArrayView(ix.fac, free_k, owner_k, up, level), job) is not None
 
-    if not fits(len(victims)):
-        return None
-    lo, hi = 1, len(victims)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    return fits
 
 
 def execute(state: SchedulerState, plan: PreemptionPlan, now_s: float) -> list[Requeue]:

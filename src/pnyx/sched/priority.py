@@ -29,9 +29,12 @@ with ``a = 2**(-dt/h)``, ``lam = ln 2 / h``.
 Multifactor priority (Slurm's priority/multifactor, without QOS and partition terms yet)::
 
     priority = w_fs * F_fs + w_age * min(age / max_age, 1) + w_size * F_size
+               + w_length * min(time limit / max_age, 1)
 
 with ``F_size = accelerators / facility accelerators`` (or ``1 - that`` when favouring small
-jobs). Ties go to the earlier submission, then the lower job id. Pure: no I/O, no clock.
+jobs); the length term (0 by default) starts long jobs first among equals, so less of their
+work is left for the end. Ties go to the earlier submission, then the lower job id. Pure:
+no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -85,9 +88,12 @@ class PriorityWeights:
     size: float = 1_000.0
     max_age_s: float = 7 * 86_400.0
     favor_small: bool = False
+    length: float = 0.0
+    """Weight of the time-limit factor ``min(time limit / max_age_s, 1)``: longer jobs first
+    (with the age weight, a job's length counts like the same time waited)."""
 
     def __post_init__(self) -> None:
-        if min(self.fair_share, self.age, self.size) < 0:
+        if min(self.fair_share, self.age, self.size, self.length) < 0:
             raise InvalidInputError("priority weights must be >= 0")
         if not self.max_age_s > 0:
             raise InvalidInputError("max_age_s must be > 0 (e.g. 604800 for one week)")
@@ -228,13 +234,27 @@ class UsageTracker:
         self.now_s = now_s
         self.usage: FloatArray = np.zeros(64)
         self.rate: FloatArray = np.zeros(64)
+        self.waiting: FloatArray = np.zeros(64)
+        """Accelerators each leaf has pending (set by the pass, see :meth:`set_waiting`)."""
+        self.demand: FloatArray = np.zeros(64)
+        """Decayed integral of each leaf's demand: running (charged) + waiting accelerators."""
+        self.span_s = 0.0
+        """Decayed integral of 1 over the same time: capacity x ``span_s`` is the decayed
+        integral of the facility's capacity."""
 
     def ensure(self, leaves: int) -> None:
         """Make room for ``leaves`` leaves."""
         if leaves > self.usage.size:
             size = max(leaves, 2 * self.usage.size)
-            self.usage = np.concatenate([self.usage, np.zeros(size - self.usage.size)])
-            self.rate = np.concatenate([self.rate, np.zeros(size - self.rate.size)])
+            for name in ("usage", "rate", "waiting", "demand"):
+                arr = getattr(self, name)
+                setattr(self, name, np.concatenate([arr, np.zeros(size - arr.size)]))
+
+    def set_waiting(self, waiting: FloatArray) -> None:
+        """The accelerators each leaf has pending from now on (until the next call)."""
+        self.ensure(waiting.size)
+        self.waiting[:] = 0.0
+        self.waiting[: waiting.size] = waiting
 
     def advance(self, now_s: float) -> None:
         """Decay usage to ``now_s`` and add what running jobs used meanwhile."""
@@ -246,6 +266,8 @@ class UsageTracker:
         a = 0.5 ** (dt / self.half_life_s)
         lam = math.log(2) / self.half_life_s
         self.usage = self.usage * a + self.rate * ((1 - a) / lam)
+        self.demand = self.demand * a + (self.rate + self.waiting) * ((1 - a) / lam)
+        self.span_s = self.span_s * a + (1 - a) / lam
         self.now_s = now_s
 
     def add_rate(self, leaf: int, delta: float) -> None:
@@ -266,13 +288,19 @@ def priorities(
     accelerators: IntArray,
     now_s: float,
     facility_accelerators: int,
+    time_limit_s: FloatArray | None = None,
 ) -> FloatArray:
-    """Multifactor priority of each job (arrays aligned per job)."""
+    """Multifactor priority of each job (arrays aligned per job; the length factor only when
+    ``time_limit_s`` is given)."""
     age = np.clip((now_s - submit_s) / weights.max_age_s, 0.0, 1.0)
     size = np.minimum(accelerators / facility_accelerators, 1.0)
     if weights.favor_small:
         size = 1.0 - size
-    return weights.fair_share * fair_share + weights.age * age + weights.size * size
+    out = weights.fair_share * fair_share + weights.age * age + weights.size * size
+    if time_limit_s is not None and weights.length > 0:
+        out = out + weights.length * np.minimum(time_limit_s / weights.max_age_s, 1.0)
+    result: FloatArray = out
+    return result
 
 
 def rank(priority: FloatArray, submit_s: FloatArray, job_id: IntArray) -> IntArray:

@@ -25,7 +25,7 @@ from pnyx.sched.capacity import NO_FIT
 from pnyx.sched.facility import MAX_LEVEL, BoolArray, IntArray
 from pnyx.sched.jobs import JobRequest
 from pnyx.sched.placement import Placement, place
-from pnyx.sched.preemption import PreemptionPlan, plan_preemption
+from pnyx.sched.preemption import PreemptionPlan, plan_member_preemptions, plan_preemption
 from pnyx.sched.priority import Ordering, priorities, rank, rank_by
 from pnyx.sched.state import SchedulerState, Start
 from pnyx.sched.views import CapacityView, HeldView
@@ -76,16 +76,26 @@ class _Pass:
                 if self.stopped:
                     break
                 self._walk(order[a : a + CHUNK])
+            self._note_waiting()
             self._preempt()
         finally:
             self.state.index.unhold_all()
         return self.out
+
+    def _note_waiting(self) -> None:
+        """Tell the usage tracker what each leaf has pending (its demand integral)."""
+        q = self.state.pending
+        slots = q.slots()
+        waiting = np.bincount(q.leaf[slots], weights=q.accelerators[slots])
+        self.state.usage.set_waiting(waiting.astype(np.float64))
 
     def _preempt(self) -> None:
         """Plan preemptions for the top blocked jobs (when the policy allows)."""
         policy = self.state.config.preemption
         if policy is None:
             return
+        if policy.by_member:
+            self.out.preemptions.extend(plan_member_preemptions(self.state, self.now_s))
         for reservation in self.reservations[: policy.plans_per_pass]:
             job = self.state.pending.job(self.state.pending.slot_of(reservation.job_id))
             plan = plan_preemption(self.state, job, reservation.shadow_s, self.now_s)
@@ -111,6 +121,7 @@ class _Pass:
             q.accelerators[slots],
             self.now_s,
             state.fac.accelerators,
+            q.time_limit_s[slots],
         )
         return slots[rank(prio, q.submit_s[slots], q.job_id[slots])]
 
@@ -156,7 +167,10 @@ class _Pass:
         if placement is None and backfill and self.now_s + job.time_limit_s <= self.min_shadow_s:
             placement, use_held = self._attempt(job, SHORT, HeldView(index)), True
         if placement is not None:
-            start = self.state.start(job, placement, self.now_s, backfill, use_held)
+            one_pod = len(placement.allocation.nodes) > 1 and (
+                placement.pods == 1 or _one_pod_room(HeldView(index) if use_held else index, job)
+            )
+            start = self.state.start(job, placement, self.now_s, backfill, use_held, one_pod)
             self.out.started.append(start)
         else:
             never = len(self.out.never_fits)
@@ -175,11 +189,19 @@ class _Pass:
         """
         own = job.project if job.project in self.state.index.owned_room else -1
         g, need, failed = job.per_node or 0, job.need, self.failed
-        types = tuple(
-            t for t in job.types if need < failed.get((mode, t, g, own, job.containment), NO_FIT)
-        )
-        if not types:
-            return None
+        types: tuple[int, ...]
+        if len(job.types) == 1:
+            types = job.types
+            if need >= failed.get((mode, types[0], g, own, job.containment), NO_FIT):
+                return None
+        else:
+            types = tuple(
+                t
+                for t in job.types
+                if need < failed.get((mode, t, g, own, job.containment), NO_FIT)
+            )
+            if not types:
+                return None
         placement = place(view, job, types)
         if placement is None:
             for t in types:
@@ -208,3 +230,8 @@ class _Pass:
         self.reservations.append(reservation)
         self.out.reservations.append(reservation)
         self.min_shadow_s = min(self.min_shadow_s, reservation.shadow_s)
+
+
+def _one_pod_room(view: CapacityView, job: JobRequest) -> bool:
+    """Had some single pod room for ``job`` (on one of its types) in ``view``?"""
+    return any(int(view.pod_capacity(job, t).max()) >= job.need for t in job.types)

@@ -58,6 +58,10 @@ class Start:
     allocation: Allocation
     type_code: int
     backfilled: bool
+    pods: int = 1
+    """Pods the allocation spans."""
+    one_pod_possible: bool = False
+    """A multi-node job some single pod had room for when it started."""
 
 
 @dataclass(frozen=True)
@@ -134,21 +138,25 @@ class SchedulerState:
         now_s: float,
         backfilled: bool,
         use_held: bool = False,
+        one_pod_possible: bool = False,
     ) -> Start:
-        """Allocate ``placement`` to pending ``job`` and record it as running from ``now_s``."""
+        """Allocate ``placement`` to pending ``job`` and record it as running from ``now_s``.
+
+        ``one_pod_possible``: the caller found a single pod with room (reported in Start).
+        """
         alloc = placement.allocation
-        self.index.allocate(
-            list(alloc.nodes), list(alloc.counts), job.project, job.exclusive, use_held
-        )
+        leaf = self.pending.leaf_of(job.job_id)
+        self.index.allocate(alloc.nodes, alloc.counts, job.project, job.exclusive, use_held)
         self.pending.remove(job.job_id)
-        self.awaiting.pop(job.job_id, None)
-        leaf = self.tree.leaf(job.path)
+        if self.awaiting:
+            self.awaiting.pop(job.job_id, None)
         rate = job.accelerators * self._billing(placement.type_code)
         self.usage.advance(now_s)
         self.usage.add_rate(leaf, rate)
         run = RunningJob(job, now_s, alloc, placement.type_code, leaf, rate, backfilled)
         self.running.add(run)
-        return Start(job.job_id, alloc, placement.type_code, backfilled)
+        tc = placement.type_code
+        return Start(job.job_id, alloc, tc, backfilled, placement.pods, one_pod_possible)
 
     def _billing(self, type_code: int) -> float:
         weights = self.config.billing_weights
@@ -158,8 +166,9 @@ class SchedulerState:
         """A running job ended (completed, cancelled, killed at its limit): free its nodes."""
         self.usage.advance(now_s)
         run = self.running.remove(job_id)
-        self.preempting.pop(job_id, None)
-        self.index.release(list(run.allocation.nodes), list(run.allocation.counts))
+        if self.preempting:
+            self.preempting.pop(job_id, None)
+        self.index.release(run.allocation.nodes, run.allocation.counts)
         self.usage.add_rate(run.leaf, -run.rate)
         return run
 

@@ -2,11 +2,16 @@
 
 :func:`dispatch_once` does, in this order:
 
-1. **Place.** Queued jobs, highest fair-share priority first
+0. **Preempt.** Victims whose grace period is over are cancelled, charged and requeued
+   (:mod:`pnyx.services.dispatch_live`; after a restart, the notices on the record resume).
+1. **Place.** With ``placement="pnyx"`` the scheduling core places queued jobs on the nodes
+   of every cluster whose inventory declares its engine's nodes (gang, topology, best fit,
+   containment, EASY backfill, preemption plans: :mod:`pnyx.services.dispatch_live`). Then,
+   on the other clusters, queued jobs, highest fair-share priority first
    (:func:`pnyx.services.dispatch_order.order_queued`), are brokered over the clusters whose
    engines answer (:func:`pnyx.domain.broker.choose_cluster`) and placed with the broker's
    reason on the record (:func:`pnyx.services.jobs.place_job`). A job no cluster can take now
-   stays queued; the report says why.
+   stays queued; the report says why, and so does ``pnyx job show`` (its pending reason).
 2. **Drive each engine** (skipped while it is backing off): cancel what was asked to be
    cancelled, submit placed jobs (idempotent on the job's *run key*, so a resubmission after a
    crash finds the run it started) and record ``starting`` with the engine's id, then ask the
@@ -44,6 +49,7 @@ from pnyx.backends.base import (
     BackendUnavailableError,
     JobSpec,
     JobStatus,
+    NodeStatus,
     UsageRecord,
 )
 from pnyx.domain.broker import BrokerChoice, BrokerConfig, JobNeeds, charge, choose_cluster
@@ -51,11 +57,20 @@ from pnyx.domain.containment import parse_containment
 from pnyx.domain.dispatch import decide_namespace
 from pnyx.domain.identity import Actor, Role, require_role
 from pnyx.domain.jobs import ACTIVE, JobState, lost_reason
-from pnyx.errors import NotFoundError, PnyxError
+from pnyx.errors import InvalidInputError, NotFoundError, PnyxError
+from pnyx.sched.preemption import Judge, PreemptionPolicy
 from pnyx.sched.priority import PriorityWeights
 from pnyx.services import accounting, inventory, jobs
 from pnyx.services.context import ServiceContext, format_time
+from pnyx.services.dispatch_facility import LiveFacility
+from pnyx.services.dispatch_live import (
+    carry_out_preemptions,
+    core_clusters,
+    place_with_core,
+    recover_preemptions,
+)
 from pnyx.services.dispatch_order import build_offer, order_queued, unavailable_offer
+from pnyx.services.dispatch_sched import Preempting
 from pnyx.services.inventory_dto import ClusterSummary
 from pnyx.services.record import record
 from pnyx.store import dispatch_repo, jobs_repo
@@ -67,11 +82,32 @@ ACTIVE_STATES = frozenset(s.value for s in ACTIVE)
 WATCHED = frozenset({S.STARTING, S.RUNNING, S.COMPLETING, S.REQUEUED})
 
 
+PLACEMENTS = ("pnyx", "engine")
+
+
+def default_preemption() -> PreemptionPolicy:
+    """Live preemption: judged on the accelerators each member runs now against its weighted
+    max-min share (the store knows what runs now; usage of running jobs is charged when they
+    end), 5 min grace, for jobs blocked 10 min that would wait another hour."""
+    return PreemptionPolicy(judge=Judge.ALLOCATION)
+
+
 @dataclass(frozen=True)
 class DispatchConfig:
-    """How the dispatcher brokers, ranks, retries and requeues."""
+    """How the dispatcher places, brokers, ranks, preempts, retries and requeues.
+
+    ``placement``: ``"pnyx"`` (default) runs the scheduling core over every cluster whose
+    inventory declares nodes its engine reports, placing jobs on nodes (gang, topology, best
+    fit, containment), with EASY backfill and preemption; other clusters get jobs through the
+    broker and their engine picks the nodes. ``"engine"``: the broker only, for every cluster.
+    ``preemption`` None: never preempt.
+    """
 
     broker: BrokerConfig = field(default_factory=BrokerConfig)
+    placement: str = "pnyx"
+    reservations: int = 1
+    preemption: PreemptionPolicy | None = field(default_factory=default_preemption)
+    inventory_refresh_s: float = 60.0  # how long the declared nodes of a cluster are cached
     weights: PriorityWeights = field(default_factory=PriorityWeights)
     half_life_days: float = 7.0
     backoff_initial_s: float = 1.0
@@ -79,6 +115,14 @@ class DispatchConfig:
     max_requeues: int = 3
     accounting_wait_passes: int = 5  # passes to wait for a finished run's accounting record
     log_tail_bytes: int = 65_536
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise InvalidInputError(
+                f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}"
+            )
+        if self.reservations < 0:
+            raise InvalidInputError("reservations must be >= 0 (1 = classic EASY backfill)")
 
 
 @dataclass
@@ -99,6 +143,11 @@ class DispatchState:
     runs: dict[str, int] = field(default_factory=dict)  # job id -> requeues by pnyx
     cancels_sent: set[str] = field(default_factory=set)
     accounting_waits: dict[str, int] = field(default_factory=dict)
+    preempting: dict[str, Preempting] = field(default_factory=dict)  # victim -> plan
+    pending_reasons: dict[str, str] | None = None  # as last written (None: not read yet)
+    recovered: bool = False  # preemptions on the record resumed (first pass)
+    inventory: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
+    live: tuple[Any, LiveFacility | None] | None = None  # the core's facility and its key
 
 
 @dataclass
@@ -110,6 +159,7 @@ class DispatchReport:
     transitions: int = 0
     ended: dict[str, str] = field(default_factory=dict)  # job -> final state
     requeued: list[str] = field(default_factory=list)
+    preempting: list[str] = field(default_factory=list)  # victims signalled in this pass
     usage_records: int = 0
     waiting: dict[str, str] = field(default_factory=dict)  # job -> why it stays queued
     unavailable: dict[str, str] = field(default_factory=dict)  # cluster -> error
@@ -174,9 +224,15 @@ def dispatch_once(
     for row in rows:
         if row["state"] == S.PREEMPTED:  # a pass died between preempted and requeued
             pass_.requeue(row, JobStatus(row["job_id"], "", BackendState.PREEMPTED, "preempted"))
+    if not state.recovered:  # a restart: resume the preemptions on the record
+        recover_preemptions(pass_, rows)
+        state.recovered = True
+    if state.preempting:
+        carry_out_preemptions(pass_, rows, ready)
     queued = [r for r in rows if r["state"] == S.QUEUED and not r["cancel_requested"]]
     if queued:
         pass_.place(ready, rows, queued, dataset_sites or {})
+    pass_.save_pending_reasons()
     for name, backend in ready.items():
         mine = [r for r in rows if r["cluster"] == name and S(r["state"]).on_backend]
         if not mine:
@@ -263,12 +319,13 @@ class _Pass:
         queued: Sequence[dict[str, Any]],
         sites: Mapping[str, frozenset[str]],
     ) -> None:
-        """Broker and place ``queued`` jobs in priority order over the answering engines."""
+        """Place ``queued`` jobs over the answering engines: the core on the clusters it
+        schedules (see :mod:`pnyx.services.dispatch_live`), the broker on the others."""
         offers = {}
+        engine_nodes: dict[str, list[NodeStatus]] = {}
         for name, backend in list(ready.items()):
-            active = [r for r in rows if r["cluster"] == name]
             try:
-                nodes = backend.nodes()
+                engine_nodes[name] = backend.nodes()
             except BackendError as e:
                 if isinstance(e, BackendUnavailableError):
                     self.back_off(name, e)
@@ -276,7 +333,23 @@ class _Pass:
                 offers[name] = unavailable_offer(name, str(e))
                 continue
             self.state.backoff.pop(name, None)
-            offers[name] = build_offer(name, self.declared(name), nodes, active)
+        core: dict[str, list[NodeStatus]] = {}
+        if self.config.placement == "pnyx":
+            core, inventory = core_clusters(self, engine_nodes)
+            if core:
+                queued = place_with_core(self, rows, queued, core, inventory, sites, ready)
+        for name, nodes in engine_nodes.items():
+            if name not in core:
+                active = [r for r in rows if r["cluster"] == name]
+                offers[name] = build_offer(name, self.declared(name), nodes, active)
+        if not queued or (core and not any(o.available for o in offers.values())):
+            for row in queued:  # the core could not take them and no other engine answers
+                self.report.waiting.setdefault(
+                    row["job_id"],
+                    f"no node of {', '.join(sorted(core))} fits its types, shape and "
+                    "containment, and no other cluster's engine answers",
+                )
+            return
         cfg = self.config
         ordered = order_queued(self.ctx, queued, self.now, cfg.weights, cfg.half_life_days)
         for row in ordered:
@@ -285,30 +358,50 @@ class _Pass:
                 needs, list(offers.values()), self.now.date(), sites, cfg.broker
             )
             if not isinstance(result, BrokerChoice):
+                if core and row["job_id"] in self.report.waiting:
+                    continue  # the core's reason (a reservation, no room) says more
                 self.report.waiting[row["job_id"]] = result.reason
                 continue
-            if self._place_one(row, result):
+            if self.record_place(row, result.cluster_id, result.accelerator_type, result.reason):
+                self.report.waiting.pop(row["job_id"], None)
                 offers[result.cluster_id] = charge(
                     offers[result.cluster_id], result, needs.accelerators
                 )
 
-    def _place_one(self, row: dict[str, Any], choice: BrokerChoice) -> bool:
+    def record_place(
+        self,
+        row: dict[str, Any],
+        cluster: str,
+        accelerator_type: str,
+        reason: str,
+        nodes: Sequence[str] = (),
+    ) -> bool:
+        """Record the placement of ``row`` (on ``nodes`` when pnyx chose them)."""
         try:
             jobs.place_job(
-                self.ctx,
-                self.actor,
-                row["job_id"],
-                choice.cluster_id,
-                choice.accelerator_type,
-                choice.reason,
+                self.ctx, self.actor, row["job_id"], cluster, accelerator_type, reason, nodes
             )
         except PnyxError as e:
-            self.report.errors.append(f"{row['job_id']}: placing on {choice.cluster_id}: {e}")
+            self.report.errors.append(f"{row['job_id']}: placing on {cluster}: {e}")
             return False
-        row.update(state=S.PLACED.value, cluster=choice.cluster_id)
-        row["accelerator_type"] = choice.accelerator_type
+        row.update(state=S.PLACED.value, cluster=cluster, allocated_nodes=list(nodes))
+        row["accelerator_type"] = accelerator_type
         self.report.placed.append(row["job_id"])
         return True
+
+    def save_pending_reasons(self) -> None:
+        """Keep why each queued job waits (``pnyx job show``): only what changed is written."""
+        waiting = self.report.waiting
+        old = self.state.pending_reasons
+        if old is None:
+            with self.ctx.db.read() as conn:
+                old = dispatch_repo.pending_reasons(conn)
+        changed = {k: v for k, v in waiting.items() if old.get(k) != v}
+        gone = [k for k in old if k not in waiting]
+        if changed or gone:
+            with self.ctx.db.transaction() as conn:
+                dispatch_repo.save_pending_reasons(conn, changed, gone, format_time(self.now))
+        self.state.pending_reasons = dict(waiting)
 
     def declared(self, cluster_id: str) -> ClusterSummary | None:
         """The inventory's entry of ``cluster_id`` (None when it declares no such cluster)."""
@@ -387,6 +480,7 @@ class _Pass:
             checkpoint_signal=row["checkpoint_signal"],
             grace_s=row["grace_s"],
             requeue=True,
+            node_names=tuple(row["allocated_nodes"] or ()) if row["state"] == S.PLACED else (),
         )
 
     def _partition(self, cluster_id: str, containment: str) -> str | None:
@@ -441,7 +535,7 @@ class _Pass:
             rec = UsageRecord(
                 key, st.backend_job_id, row["accelerator_type"], size, st.start_time, st.end_time
             )
-            self._charge_unless_done(row, rec)
+            self.charge_unless_done(row, rec)
         else:
             self.report.errors.append(f"{row['job_id']}: no accounting record for run {key}")
         return False
@@ -583,7 +677,7 @@ class _Pass:
                 done.add(mark)
         return charged
 
-    def _charge_unless_done(self, row: dict[str, Any], rec: UsageRecord) -> None:
+    def charge_unless_done(self, row: dict[str, Any], rec: UsageRecord) -> None:
         """Charge one run from the engine's times unless a record of it exists."""
         start, end = _iso(rec.start_time), _iso(rec.end_time)
         with self.ctx.db.read() as conn:

@@ -18,6 +18,7 @@ waiting (an estimate: the engine may run work pnyx does not know of).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -50,23 +51,45 @@ def order_queued(
     """``queued`` job rows, highest priority first (ties: earlier submission, lower id)."""
     if len(queued) <= 1:
         return list(queued)
+    fair = fair_inputs(ctx, queued, now, half_life_days)
+    paths = fair.paths
+    tree = FairTree(fair.shares)
+    leaves = [tree.leaf(p) for p in paths]
+    factors = tree.factors(_leaf_usage(queued, leaves, fair.usage))
+    fair_factor = np.asarray([factors[leaf] for leaf in leaves])
+    submit = np.asarray([_seconds(row["submitted_at"]) for row in queued])
+    size = np.asarray([row["nodes"] * row["accelerators_per_node"] for row in queued])
+    total = max(int(size.sum()), 1)
+    prio = priorities(weights, fair_factor, submit, size, now.timestamp(), total)
+    seq = np.asarray([row["submitted_seq"] for row in queued], dtype=np.int64)
+    return [queued[i] for i in rank(prio, submit, seq)]
+
+
+@dataclass(frozen=True)
+class FairInputs:
+    """What the Fair-Tree needs of some job rows: each row's path (member, programme, project,
+    user as dense ints), the targets of the tree from the enacted shares, the decayed usage of
+    each project, and the member id of each member int."""
+
+    paths: list[tuple[int, int, int, int]]
+    shares: dict[tuple[int, ...], float]
+    usage: Mapping[str, float]
+    members: list[str]
+
+
+def fair_inputs(
+    ctx: ServiceContext, rows: Sequence[dict[str, Any]], now: datetime, half_life_days: float
+) -> FairInputs:
+    """The Fair-Tree inputs of ``rows`` (see the module docstring)."""
     usage = accounting.decayed_usage(ctx, now, half_life_days)
     shares = council_read.enacted_shares(ctx)
     with ctx.db.read() as conn:
         owners = dispatch_repo.award_owners(conn)
         members = dispatch_repo.member_ids(conn)
     tree_ids: list[dict[str, int]] = [{}, {}, {}, {}]
-    paths = [_path(row, owners, tree_ids) for row in queued]
-    tree = FairTree(_tree_shares(shares.programmes, shares.members, members, tree_ids))
-    leaves = [tree.leaf(p) for p in paths]
-    factors = tree.factors(_leaf_usage(queued, leaves, usage))
-    fair = np.asarray([factors[leaf] for leaf in leaves])
-    submit = np.asarray([_seconds(row["submitted_at"]) for row in queued])
-    size = np.asarray([row["nodes"] * row["accelerators_per_node"] for row in queued])
-    total = max(int(size.sum()), 1)
-    prio = priorities(weights, fair, submit, size, now.timestamp(), total)
-    seq = np.asarray([row["submitted_seq"] for row in queued], dtype=np.int64)
-    return [queued[i] for i in rank(prio, submit, seq)]
+    paths = [_path(row, owners, tree_ids) for row in rows]
+    tree = _tree_shares(shares.programmes, shares.members, members, tree_ids)
+    return FairInputs(paths, tree, usage, list(tree_ids[0]))
 
 
 def _path(

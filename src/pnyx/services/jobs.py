@@ -159,9 +159,11 @@ def place_job(
     cluster: str,
     accelerator_type: str,
     reason: str,
+    nodes: Sequence[str] = (),
 ) -> JobView:
-    """Record the broker's choice for a queued (or requeued) job (operators). The cluster must
-    be certified for the job's containment level with enough nodes of the type."""
+    """Record the placement of a queued (or requeued) job (operators): the broker's cluster and
+    type, and the nodes when pnyx chose them. The cluster must be certified for the job's
+    containment level with enough nodes of the type."""
     require_role(actor, Role.OPERATOR)
     today = ctx.clock().date()
     with ctx.db.transaction() as conn:
@@ -170,8 +172,12 @@ def place_job(
             raise ConflictError(f"job {job_id}: cancellation was requested, it is not placed")
         event = dj.decide_place(
             job_id, dj.JobState(row["state"]), cluster, accelerator_type,
-            row["accelerator_types"], reason,
+            row["accelerator_types"], reason, nodes,
         )  # fmt: skip
+        if nodes and len(nodes) != row["nodes"]:
+            raise InvalidInputError(
+                f"job {job_id}: placed on {len(nodes)} node(s), its gang has {row['nodes']}"
+            )
         level = parse_containment(row["containment"])
         pools = repo.pools(conn, [accelerator_type], row["accelerators_per_node"])
         targets = dj.certified_targets(pools, level, [accelerator_type], row["nodes"], today)
@@ -206,6 +212,29 @@ def transition_job(
         )
         record(conn, ctx, actor, [event])
         return _view(conn, job_id)
+
+
+def notice_preemption(
+    ctx: ServiceContext,
+    actor: Actor,
+    job_id: str,
+    beneficiary: str,
+    signal: str | None,
+    requeue_at: str,
+    reason: str,
+) -> None:
+    """Record that running preemptible ``job_id`` got its checkpoint signal and will be
+    requeued at ``requeue_at`` to make room for ``beneficiary`` (operators; the dispatcher).
+    Non-preemptible jobs are refused."""
+    require_role(actor, Role.OPERATOR)
+    with ctx.db.transaction() as conn:
+        row = _row(conn, job_id)
+        _row(conn, beneficiary)
+        state, preemptible = dj.JobState(row["state"]), bool(row["preemptible"])
+        event = dj.decide_preemption_notice(
+            job_id, state, preemptible, beneficiary, signal, requeue_at, reason
+        )
+        record(conn, ctx, actor, [event])
 
 
 def record_job_log(ctx: ServiceContext, actor: Actor, job_id: str, text: str) -> None:
@@ -305,7 +334,10 @@ def _row(conn: Connection, job_id: str) -> dict[str, Any]:
 
 def _view(conn: Connection, job_id: str) -> JobView:
     row = _row(conn, job_id)
-    return _to_view(row, repo.history_rows(conn, [job_id]).get(job_id, []))
+    view = _to_view(row, repo.history_rows(conn, [job_id]).get(job_id, []))
+    if view.state == dj.JobState.QUEUED.value:
+        view = view.model_copy(update={"pending_reason": repo.pending_reason(conn, job_id)})
+    return view
 
 
 _VIEW_FIELDS = frozenset(JobView.model_fields) - {"history"}

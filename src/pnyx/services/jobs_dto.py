@@ -42,7 +42,9 @@ class HistoryEntry(BaseModel):
 class JobView(BaseModel):
     """A job and where it stands. ``nodes`` is the gang size; ``allocated_nodes`` the hosts of
     its current (or last) run. ``env`` is None for all but the submitter and operators
-    (:func:`pnyx.services.jobs.visible_to`)."""
+    (:func:`pnyx.services.jobs.visible_to`). ``pending_reason`` (one job's view only) says why
+    a queued job waits: "reserved: starts by T on nodes ...", no room, or the broker's reason.
+    """
 
     model_config = ConfigDict(frozen=True)
     job_id: str
@@ -76,6 +78,7 @@ class JobView(BaseModel):
     started_at: str | None
     ended_at: str | None
     history: list[HistoryEntry]
+    pending_reason: str | None = None  # queued: why it waits, as the dispatcher last said
 
 
 class JobLogView(BaseModel):

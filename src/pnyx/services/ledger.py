@@ -61,41 +61,49 @@ def prove_inclusion(
     leaf_hash: str | None = None,
     size: int | None = None,
 ) -> InclusionProofView:
-    """Inclusion proof of the entry at ``index`` or with base64 ``leaf_hash``."""
+    """Inclusion proof of the entry at ``index`` or with base64 ``leaf_hash``.
+
+    Read without a transaction (``Database.read_once``): stored tree nodes never change and
+    the proof query checks the log size itself, so a proof at a given size is one round trip.
+    """
     if (index is None) == (leaf_hash is None):
         raise InvalidInputError("give exactly one of index and leaf_hash")
-    with ctx.db.read() as conn:
-        size = _size_or_default(conn, size)
-        if leaf_hash is not None:
-            index = _index_of(conn, parse_hash(leaf_hash, "leaf_hash"), size)
-        assert index is not None
-        proof = tree.inclusion_proof(conn, index, size)
-        leaf = tree.fetch_nodes(conn, [(0, index)])[(0, index)]
-        root = tree.root_at(conn, size)
-    return InclusionProofView(
-        index=index,
-        size=size,
-        root_hash=b64(root),
-        leaf_hash=b64(leaf),
-        proof=[b64(h) for h in proof],
-    )
+    wanted = parse_hash(leaf_hash, "leaf_hash") if leaf_hash is not None else None
+
+    def prove(conn: Connection) -> InclusionProofView:
+        at = _size_or_default(conn, size)
+        where = _index_of(conn, wanted, at) if wanted is not None else index
+        assert where is not None
+        proof, leaf, root = tree.inclusion_with_root(conn, where, at)
+        return InclusionProofView(
+            index=where,
+            size=at,
+            root_hash=b64(root),
+            leaf_hash=b64(leaf),
+            proof=[b64(h) for h in proof],
+        )
+
+    return ctx.db.read_once(prove)
 
 
 def prove_consistency(
     ctx: ServiceContext, old_size: int, new_size: int | None = None
 ) -> ConsistencyProofView:
-    """Consistency proof from ``old_size`` to ``new_size`` (default: the latest checkpoint)."""
-    with ctx.db.read() as conn:
-        new_size = _size_or_default(conn, new_size)
-        proof = tree.consistency_proof(conn, old_size, new_size)
-        old_root, new_root = tree.root_at(conn, old_size), tree.root_at(conn, new_size)
-    return ConsistencyProofView(
-        old_size=old_size,
-        new_size=new_size,
-        old_root=b64(old_root),
-        new_root=b64(new_root),
-        proof=[b64(h) for h in proof],
-    )
+    """Consistency proof from ``old_size`` to ``new_size`` (default: the latest checkpoint);
+    one round trip when ``new_size`` is given (see :func:`prove_inclusion`)."""
+
+    def prove(conn: Connection) -> ConsistencyProofView:
+        at = _size_or_default(conn, new_size)
+        proof, old_root, new_root = tree.consistency_with_roots(conn, old_size, at)
+        return ConsistencyProofView(
+            old_size=old_size,
+            new_size=at,
+            old_root=b64(old_root),
+            new_root=b64(new_root),
+            proof=[b64(h) for h in proof],
+        )
+
+    return ctx.db.read_once(prove)
 
 
 def read_tile(ctx: ServiceContext, path: str) -> bytes:
@@ -135,7 +143,7 @@ def _size_or_default(conn: Connection, size: int | None) -> int:
 
 
 def _index_of(conn: Connection, leaf_hash: bytes, size: int) -> int:
-    index = repo.leaf_index(conn, leaf_hash)
-    if index is None or index >= size:
+    index = repo.leaf_index(conn, leaf_hash, size)
+    if index is None:
         raise NotFoundError(f"no entry with leaf hash {b64(leaf_hash)} in the tree of size {size}")
     return index

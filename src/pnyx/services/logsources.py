@@ -16,7 +16,13 @@ from pnyx.errors import InvalidInputError, PnyxError, VerificationError
 from pnyx.ledger import merkle, note
 from pnyx.services.context import ServiceContext
 from pnyx.services.entrycheck import EntryBatch
-from pnyx.services.verify import PublicView, Snapshot, StoredCheckpoint, jsonable
+from pnyx.services.verify import (
+    PublicView,
+    Snapshot,
+    StoredCheckpoint,
+    StoredCosignature,
+    jsonable,
+)
 from pnyx.store import tables as t
 from pnyx.store import tables_ledger as tl
 from pnyx.store import tree
@@ -51,6 +57,18 @@ class DbLogSource:
         with self.db.read() as conn:
             rows = conn.execute(select(c.size, c.root_hash, c.note).order_by(c.size)).all()
         return [StoredCheckpoint(int(size), bytes(root), text) for size, root, text in rows]
+
+    def cosignatures(self) -> list[StoredCosignature]:
+        """Every stored cosignature, by checkpoint size then witness."""
+        cs, cp = tl.cosignatures.c, tl.checkpoints.c
+        stmt = (
+            select(cp.size, cs.witness_id, cs.line)
+            .select_from(tl.cosignatures.join(tl.checkpoints, cp.id == cs.checkpoint_id))
+            .order_by(cp.size, cs.witness_id)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(stmt).all()
+        return [StoredCosignature(int(size), wid, line) for size, wid, line in rows]
 
     def snapshot(self, views: Sequence[PublicView]) -> Snapshot:
         """The head, the table's row count and the views computed over the live store."""
@@ -143,6 +161,19 @@ class HttpLogSource:
                 StoredCheckpoint(
                     int(i["size"]), unb64(i["root_hash"], f"checkpoint {i['size']}"), i["note"]
                 )
+                for i in items
+            ]
+            if not items or len(found) >= int(page["total"]):
+                return found
+
+    def cosignatures(self) -> list[StoredCosignature]:
+        """Every cosignature from /api/v1/log/cosignatures, by checkpoint size."""
+        found: list[StoredCosignature] = []
+        while True:
+            page = self._json("/api/v1/log/cosignatures", offset=len(found), limit=500)
+            items = page["items"]
+            found += [
+                StoredCosignature(int(i["checkpoint_size"]), str(i["witness_id"]), str(i["line"]))
                 for i in items
             ]
             if not items or len(found) >= int(page["total"]):

@@ -19,7 +19,7 @@ from pnyx.errors import PnyxError, VerificationError
 from pnyx.services.context import ServiceContext
 from pnyx.store import tables as t
 from pnyx.store.db import Database
-from pnyx.store.eventstore import RecordedEvent, entry_record, public_event
+from pnyx.store.eventstore import RecordedEvent, entry_record, leaf_key, public_event
 from pnyx.store.projection import apply_event
 from pnyx.store.schema import migrate
 
@@ -99,4 +99,5 @@ def _row(rec: RecordedEvent, leaf_hash: bytes) -> dict[str, Any]:
         "visibility": rec.visibility,
         "entry": rec.entry.decode(),
         "leaf_hash": leaf_hash,
+        "leaf_key": leaf_key(rec.seq, leaf_hash),
     }

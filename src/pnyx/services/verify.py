@@ -12,7 +12,11 @@ over HTTP: :mod:`pnyx.services.logsources`) and, in ONE pass over its entries:
    inclusion proofs for a sample of entries are checked too (they are what clients rely on);
 3. replays the public entries into a scratch store and computes the public views through the
    same read services the API uses (:data:`PUBLIC_VIEWS`), comparing each with what the source
-   reports.
+   reports;
+4. checks every stored witness cosignature (C2SP tlog-cosignature/v1) against the witness key
+   registered ON THE RECORD (the ``witness.registered`` entries it has just checked), and, when
+   a :class:`WitnessPolicy` asks for it, that the latest checkpoint is cosigned by enough of the
+   witnesses the caller chose.
 
 The first mismatch stops the pass; the report names it (an entry index, a checkpoint size or a
 view). Unlike the ``verify_*`` checks, which raise, ``verify_log`` returns a report.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import os
 import secrets
 import time
@@ -32,7 +37,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from pnyx.errors import PnyxError, VerificationError
+from pnyx.domain.witness import WitnessRegistered
+from pnyx.errors import InvalidInputError, PnyxError, VerificationError
 from pnyx.ledger import merkle, note
 from pnyx.services import awards, council_read, events, identity, inventory, programmes
 from pnyx.services.context import ServiceContext
@@ -40,6 +46,8 @@ from pnyx.services.entrycheck import EntryBatch, check_batches
 from pnyx.services.replica import Replica
 
 INCLUSION_SAMPLE = 16
+_WITNESS_KIND_NAME = WitnessRegistered.KIND
+_WITNESS_KIND = b'"kind":"' + _WITNESS_KIND_NAME.encode() + b'"'
 PARALLEL_MIN_ENTRIES = 50_000  # below this, starting worker processes costs more than it saves
 
 # --- the public views a replay must reproduce --------------------------------------------------
@@ -92,6 +100,25 @@ class StoredCheckpoint:
 
 
 @dataclass(frozen=True)
+class StoredCosignature:
+    """A witness's cosignature as the source keeps it: checkpoint size, witness id, the line."""
+
+    size: int
+    witness_id: str
+    line: str
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """What the caller requires of the latest checkpoint: valid cosignatures from at least
+    ``minimum`` witnesses, counting only ``witnesses`` (their verifier keys) when given, else
+    any witness registered on the record."""
+
+    witnesses: tuple[note.Verifier, ...] = ()
+    minimum: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the source reports at one moment: its log size and head, and its public views.
 
@@ -117,6 +144,9 @@ class LogSource(Protocol):
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every stored checkpoint, oldest first."""
 
+    def cosignatures(self) -> list[StoredCosignature]:
+        """Every stored witness cosignature, by checkpoint size."""
+
     def snapshot(self, views: Sequence[PublicView]) -> Snapshot:
         """The log size and ``views`` as reported at one moment (no write in between)."""
 
@@ -140,6 +170,8 @@ class VerifyReport:
     source: str
     entries: int = 0
     checkpoints: int = 0
+    cosignatures: int = 0
+    latest_cosigners: list[str] = field(default_factory=list)
     root_hash: str | None = None
     replayed_views: list[str] = field(default_factory=list)
     error: str | None = None
@@ -157,6 +189,8 @@ class VerifyReport:
             "source": self.source,
             "entries": self.entries,
             "checkpoints": self.checkpoints,
+            "cosignatures": self.cosignatures,
+            "latest_cosigners": self.latest_cosigners,
             "root_hash": self.root_hash,
             "replayed_views": self.replayed_views,
             "error": self.error,
@@ -170,17 +204,19 @@ def verify_log(
     replay: bool = True,
     views: Sequence[PublicView] = PUBLIC_VIEWS,
     workers: int | None = None,
+    policy: WitnessPolicy | None = None,
 ) -> VerifyReport:
     """Check the whole log of ``source`` (see the module docstring); never raises on a mismatch.
 
     ``workers``: processes that check entries (default: every core for a log of at least
-    PARALLEL_MIN_ENTRIES entries verified without replay, else 1). Errors that are not about
-    the log (an unreachable server, a missing key) still raise.
+    PARALLEL_MIN_ENTRIES entries verified without replay, else 1). ``policy``: the witnesses
+    the latest checkpoint must be cosigned by. Errors that are not about the log (an
+    unreachable server, a missing key) still raise.
     """
     started = time.perf_counter()
     report = VerifyReport(source=source.name)
     try:
-        _Pass(source, report, views if replay else None, workers).run()
+        _Pass(source, report, views if replay else None, workers, policy).run()
     except VerificationError as e:
         report.error = str(e)
     report.wall_s = time.perf_counter() - started
@@ -199,8 +235,12 @@ class _Pass:
         report: VerifyReport,
         views: Sequence[PublicView] | None,
         workers: int | None,
+        policy: WitnessPolicy | None = None,
     ) -> None:
         self.source = source
+        self.policy = policy or WitnessPolicy()
+        self.witnesses: dict[str, note.Verifier] = {}  # registered on the record, by id
+        self.scan_witnesses = False  # only when there are cosignatures to check
         self.report = report
         self.views = views
         self.workers = workers or 1
@@ -212,7 +252,10 @@ class _Pass:
         self.origin: str | None = None
 
     def run(self) -> None:
+        cosignatures = self.source.cosignatures()  # first: each names an existing checkpoint
         stored = self.source.checkpoints()
+        policy = self.policy
+        self.scan_witnesses = bool(cosignatures or policy.witnesses or policy.minimum > 0)
         _check_order(stored)
         snap = self.source.snapshot(self.views or ())
         verifier = self.source.verifier() if stored else None
@@ -227,6 +270,7 @@ class _Pass:
             self._check_proofs(stored, snap.size)
             if replica is not None:
                 self._compare_views(replica, snap)
+        self._check_cosignatures(pending, cosignatures)
 
     def _read_entries(
         self,
@@ -248,6 +292,8 @@ class _Pass:
                 raise VerificationError(f"entry {self.size}: the source skipped to {batch.start}")
             if replica is not None and checked.objects is not None:
                 replica.apply(batch.start, batch.entries, hashes, checked.objects)
+            if self.scan_witnesses:
+                self._note_witnesses(batch)
             for index in self.sample:
                 if batch.start <= index < batch.start + len(hashes):
                     self.sampled[index] = hashes[index - batch.start]
@@ -260,6 +306,21 @@ class _Pass:
                 due = next(queue, None)
             self._grow(hashes[position:])
         self.report.entries = self.size
+
+    def _note_witnesses(self, batch: EntryBatch) -> None:
+        """Remember the witness keys registered in ``batch`` (canonical JSON: the key/value
+        pair appears exactly so, unescaped, only as an entry's own kind)."""
+        for data in batch.entries:
+            if _WITNESS_KIND in data:
+                entry = json.loads(data)
+                if entry.get("kind") != _WITNESS_KIND_NAME:
+                    continue
+                body = entry.get("body") or {}
+                try:
+                    verifier = note.parse_verifier_key(str(body.get("verifier_key")))
+                except InvalidInputError:
+                    continue  # a cosignature naming this witness then fails as unregistered
+                self.witnesses.setdefault(str(body.get("witness_id")), verifier)
 
     def _grow(self, hashes: Sequence[bytes]) -> None:
         if hashes:
@@ -334,6 +395,51 @@ class _Pass:
                 raise VerificationError(
                     f"entry {index}: inclusion proof at size {size}: {e}"
                 ) from e
+
+    def _check_cosignatures(
+        self, stored: list[StoredCheckpoint], cosignatures: list[StoredCosignature]
+    ) -> None:
+        """Every cosignature verifies with its witness's key on the record; then the policy."""
+        notes = {c.size: c.note for c in stored}
+        latest = stored[-1].size if stored else None
+        cosigners: dict[str, note.Verifier] = {}
+        for cos in cosignatures:
+            where = f"checkpoint at size {cos.size}: cosignature of witness {cos.witness_id}"
+            signed = notes.get(cos.size)
+            if signed is None:
+                raise VerificationError(f"{where}: no such checkpoint in the log")
+            verifier = self.witnesses.get(cos.witness_id)
+            if verifier is None:
+                raise VerificationError(f"{where}: the witness is not registered on the record")
+            try:
+                note.verify_cosignature(note.split_note(signed)[0], cos.line, verifier)
+            except PnyxError as e:
+                raise VerificationError(f"{where} ({verifier.key_string}): {e}") from e
+            self.report.cosignatures += 1
+            if cos.size == latest:
+                cosigners[cos.witness_id] = verifier
+        self.report.latest_cosigners = sorted(cosigners)
+        self._check_policy(latest, cosigners)
+
+    def _check_policy(self, latest: int | None, cosigners: dict[str, note.Verifier]) -> None:
+        policy = self.policy
+        if policy.minimum <= 0 and not policy.witnesses:
+            return
+        if latest is None:
+            raise VerificationError(
+                f"log: no checkpoint, so none cosigned by {policy.minimum} witness(es)"
+            )
+        keys = {v.key_string for v in cosigners.values()}
+        missing = [w.key_string for w in policy.witnesses if w.key_string not in keys]
+        count = len(policy.witnesses) - len(missing) if policy.witnesses else len(keys)
+        needed = policy.minimum if policy.minimum > 0 else len(policy.witnesses)
+        if count < needed:
+            among = " of the required witnesses" if policy.witnesses else ""
+            absent = f"; not cosigned by {', '.join(missing)}" if missing else ""
+            raise VerificationError(
+                f"checkpoint at size {latest}: valid cosignatures from {count}{among}, "
+                f"need {needed}{absent}"
+            )
 
     def _compare_views(self, replica: Replica, snap: Snapshot) -> None:
         assert self.views is not None

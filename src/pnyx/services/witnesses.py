@@ -18,10 +18,13 @@ from pnyx.domain.witness import decide_register_witness
 from pnyx.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from pnyx.ledger import note
 from pnyx.services.context import ServiceContext
+from pnyx.services.dto import Page
 from pnyx.services.ledger_dto import CosignatureView, WitnessView
 from pnyx.services.record import record
 from pnyx.store import identity_repo
 from pnyx.store import ledger_repo as repo
+
+MAX_COSIGNATURE_PAGE = 1000
 
 
 def register_witness(
@@ -93,6 +96,20 @@ def add_cosignature(
     }
     existing = _store_once(ctx, values)
     return _cosignature_view(checkpoint_size, existing or values), existing is None
+
+
+def list_cosignatures(
+    ctx: ServiceContext, offset: int = 0, limit: int = 100
+) -> Page[CosignatureView]:
+    """Every stored cosignature, by checkpoint size then witness (public: what verifiers check)."""
+    if offset < 0 or not 1 <= limit <= MAX_COSIGNATURE_PAGE:
+        raise InvalidInputError(
+            f"need offset >= 0 and limit 1..{MAX_COSIGNATURE_PAGE}, got {offset}, {limit}"
+        )
+    with ctx.db.read() as conn:
+        rows, total = repo.cosignature_page(conn, offset, limit)
+    items = [_cosignature_view(int(r["checkpoint_size"]), r) for r in rows]
+    return Page(items=items, total=total, offset=offset, limit=limit)
 
 
 def _store_once(ctx: ServiceContext, values: dict[str, Any]) -> dict[str, Any] | None:

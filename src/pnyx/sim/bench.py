@@ -10,7 +10,9 @@ queue ``pending`` more, then repeat ``passes`` times: advance time to the moment
 running jobs have ended (each runs a random fraction of its time limit), release them, submit
 new jobs to keep ``pending`` queued, run one full scheduling pass. ``decisions_per_s`` is jobs
 started per second of scheduler time in that loop (release + submit + pass); ``pass_ms`` are the
-full passes (priority + placement + backfill over the whole queue).
+full passes (priority + placement + backfill over the whole queue). ``decisions_per_cpu_s`` and
+``pass_cpu_ms`` are the same in CPU time of the process (comparable on a loaded machine, where
+the wall figures include waiting for a core), and ``load_average`` is the machine's at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import heapq
+import os
 import resource
 import time
 from collections import Counter
@@ -201,6 +204,8 @@ class Bench:
         self.ends: list[tuple[float, int]] = []
         self.now_s = 0.0
         self.stats: Counter[str] = Counter()
+        self.cpu_s = 0.0
+        self.pass_cpu_s: list[float] = []
 
     def _record(self, started: list[int]) -> None:
         for job_id in started:
@@ -242,19 +247,22 @@ class Bench:
         """Release ``churn`` ended jobs, top up, pass.
 
         Returns (scheduler seconds, pass seconds, started, considered); generating the
-        synthetic jobs is not counted.
+        synthetic jobs is not counted. The CPU seconds of the same spans are added to
+        ``cpu_s`` (scheduler) and appended to ``pass_cpu_s``.
         """
         ended = [heapq.heappop(self.ends) for _ in range(min(self.cfg.churn, len(self.ends)))]
         self.now_s = max([self.now_s] + [end for end, _ in ended])
         fresh = self.mix.batch(max(0, self.cfg.pending - len(self.state.pending)), self.now_s)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _, job_id in ended:
             self.state.release(job_id, self.now_s)
         for job in fresh:
             self.state.submit(job)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         decisions = schedule_pass(self.state, self.now_s)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
+        self.cpu_s += c2 - c0
+        self.pass_cpu_s.append(c2 - c1)
         self._record([s.job_id for s in decisions.started])
         self._tally(decisions.started)
         return t2 - t0, t2 - t1, len(decisions.started), decisions.considered
@@ -276,6 +284,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
     bench.top_up()
     bench.step()  # warm-up: the first pass over the full queue
     bench.stats.clear()
+    bench.cpu_s, bench.pass_cpu_s = 0.0, []
     gc.collect()
     gc.freeze()  # what a long-running scheduler does after start-up: old objects stay put
     loop_s, started, considered, passes = 0.0, 0, 0, []
@@ -296,6 +305,12 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
             "p99": float(np.percentile(passes, 99)),
             "max": float(np.max(passes)),
         },
+        "decisions_per_cpu_s": started / bench.cpu_s if bench.cpu_s > 0 else 0.0,
+        "pass_cpu_ms": {
+            "p50": float(np.percentile(bench.pass_cpu_s, 50)) * 1000.0,
+            "p99": float(np.percentile(bench.pass_cpu_s, 99)) * 1000.0,
+        },
+        "load_average": list(os.getloadavg()),
         "peak_rss_mib": peak_rss_mib(),
         "passes": cfg.passes,
         "started_per_pass": started / cfg.passes,

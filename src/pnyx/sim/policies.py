@@ -1,10 +1,14 @@
 """The policies the simulator compares, all as configurations of the same scheduling core.
 
 - ``pnyx``: multifactor priority with the Fair-Tree fair share (weights from the enacted
-  shares, usage half-life 4 hours), EASY backfill, and checkpointed preemption for the blocked
-  top job of a member below its share, judged by allocation (accelerators run now against
-  the weighted max-min share among the members that want accelerators now, the entitlement
-  of DESIGN section 8); victims are jobs of members above theirs; 300 s grace.
+  shares, usage half-life 4 hours) and a time-limit factor (long jobs first among equals),
+  EASY backfill, and checkpointed preemption planned per member (``Judge.ENTITLEMENT``,
+  ``by_member``): a member's decayed usage is compared with its weighted max-min share of the
+  decayed capacity over every member's decayed demand (DESIGN section 8's entitlement,
+  continuous); a member owed more than 1 % of the facility gets, in one plan, accelerators
+  for its waiting jobs up to its gap (spread over 15 min), taken from the members most above
+  theirs (jobs closest to their end first), never below theirs. Victims checkpoint on the
+  signal and exit after ``CHECKPOINT_EXIT_S`` (grace 300 s).
 - ``fifo``: submission order, strictly: nothing starts past a blocked job.
 - ``backfill``: submission order with EASY backfill (one reservation), what a default Slurm
   does.
@@ -23,6 +27,10 @@ from enum import StrEnum
 
 from pnyx.errors import InvalidInputError
 from pnyx.sched import Judge, Ordering, PreemptionPolicy, PriorityWeights, SchedulerConfig
+
+CHECKPOINT_EXIT_S = 60.0
+"""Seconds a preempted job takes to write its checkpoint on the signal and exit (within the
+300 s grace period); its accelerators are free from then, and those seconds are its lost work."""
 
 
 class Policy(StrEnum):
@@ -53,10 +61,17 @@ def policy_setup(name: str) -> PolicySetup:
         raise InvalidInputError(f"unknown policy {name!r}: use one of {known}") from e
     if policy is Policy.PNYX:
         config = SchedulerConfig(
-            weights=PriorityWeights(),
+            weights=PriorityWeights(length=1_000.0),
             half_life_s=4 * 3_600.0,
             preemption=PreemptionPolicy(
-                grace_s=300.0, min_wait_s=600.0, min_gain_s=1_800.0, judge=Judge.ALLOCATION
+                grace_s=300.0,
+                min_wait_s=600.0,
+                min_gain_s=1_800.0,
+                judge=Judge.ENTITLEMENT,
+                by_member=True,
+                tolerance=0.01,
+                repay_s=900.0,
+                exit_s=CHECKPOINT_EXIT_S,
             ),
         )
         return PolicySetup(config)

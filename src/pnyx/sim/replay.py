@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import resource
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from pnyx.errors import InvalidInputError
 from pnyx.sched import Facility, JobRequest, SchedulerState
-from pnyx.sim.engine import OUTCOMES, Engine, EngineConfig, RunStats, Segments
+from pnyx.sim.engine import OUTCOMES, Engine, EngineConfig, RunStats, Samples, Segments
 from pnyx.sim.metrics import SegmentTable, compute_metrics
 from pnyx.sim.policies import policy_setup
 from pnyx.sim.trace import Workload, load_trace, scale_load, select_window
 
 PER_NODE = 8
 POD_NODES = 32
+CHUNK = 65_536
+"""Jobs whose requests' values are converted to Python at a time."""
 
 
 @dataclass(frozen=True)
@@ -76,43 +78,84 @@ def sim_facility(accelerators: int, types: int = 1) -> Facility:
     )
 
 
-def build_jobs(work: Workload, config: ReplayConfig, exact_limits: bool) -> list[JobRequest]:
-    """The job requests of ``work`` (job id = position in the workload)."""
-    rng = np.random.default_rng(config.seed + 1)
-    any_type = rng.random(work.jobs) < 0.5
-    one_type = rng.integers(0, config.types, work.jobs)
-    factor = 1.0 if exact_limits else config.overestimate
-    everything = tuple(range(config.types))
-    out = []
-    for j, (submit, runtime, acc, member) in enumerate(
-        zip(
-            work.submit_s.tolist(),
-            work.runtime_s.tolist(),
-            work.accelerators.tolist(),
-            work.member.tolist(),
-            strict=True,
+class WorkloadJobs(Sequence[JobRequest]):
+    """The job requests of a workload, built when asked (job id = position in the workload).
+
+    Requests are made from the workload's arrays a chunk of Python values at a time, so that
+    the engine, which asks for each job once at its submission, never holds them all.
+    """
+
+    def __init__(self, work: Workload, config: ReplayConfig, exact_limits: bool) -> None:
+        rng = np.random.default_rng(config.seed + 1)
+        self.any_type = rng.random(work.jobs) < 0.5
+        self.one_type = rng.integers(0, config.types, work.jobs).astype(np.int8)
+        self.work = work
+        self.factor = 1.0 if exact_limits else config.overestimate
+        self.types = config.types
+        self.checkpoint_s = config.checkpoint_interval_s
+        self._everything = tuple(range(config.types))
+        self._single = [(t,) for t in range(config.types)]
+        self._n = work.jobs
+        self._base = -2 * CHUNK
+        self._cols: tuple[list[Any], ...] = ()
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, j: int) -> JobRequest: ...
+
+    @overload
+    def __getitem__(self, j: slice) -> list[JobRequest]: ...
+
+    def __getitem__(self, j: int | slice) -> JobRequest | list[JobRequest]:
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(self._n))]
+        k = j - self._base
+        if not 0 <= k < CHUNK:
+            if not -self._n <= j < self._n:
+                raise IndexError(j)
+            j %= self._n
+            self._load(j - j % CHUNK)
+            k = j - self._base
+        submit, limit, acc, member, type_code, per_node = self._cols
+        t = type_code[k]
+        return JobRequest(
+            job_id=j,
+            project=member[k],
+            member=member[k],
+            programme=0,
+            user=member[k],
+            accelerators=acc[k],
+            per_node=per_node[k] or None,
+            types=self._everything if t < 0 else self._single[t],
+            containment=1,
+            time_limit_s=limit[k],
+            submit_s=submit[k],
+            preemptible=True,
+            checkpoint_interval_s=self.checkpoint_s,
         )
-    ):
-        types = everything if any_type[j] or config.types == 1 else (int(one_type[j]),)
-        gang = acc > PER_NODE and acc % PER_NODE == 0
-        out.append(
-            JobRequest(
-                job_id=j,
-                project=member,
-                member=member,
-                programme=0,
-                user=member,
-                accelerators=acc,
-                per_node=PER_NODE if gang else None,
-                types=types,
-                containment=1,
-                time_limit_s=math.ceil(runtime * factor),
-                submit_s=submit,
-                preemptible=True,
-                checkpoint_interval_s=config.checkpoint_interval_s,
-            )
+
+    def _load(self, base: int) -> None:
+        """Convert the values of jobs ``base .. base + CHUNK`` to Python lists."""
+        w, end = self.work, base + CHUNK
+        self._base = base
+        acc = w.accelerators[base:end]
+        gang = (acc > PER_NODE) & (acc % PER_NODE == 0)
+        every = self.any_type[base:end] | (self.types == 1)
+        self._cols = (
+            w.submit_s[base:end].tolist(),
+            np.ceil(w.runtime_s[base:end] * self.factor).astype(np.int64).tolist(),
+            acc.tolist(),
+            w.member[base:end].tolist(),
+            np.where(every, -1, self.one_type[base:end]).tolist(),
+            np.where(gang, PER_NODE, 0).tolist(),
         )
-    return out
+
+
+def build_jobs(work: Workload, config: ReplayConfig, exact_limits: bool) -> WorkloadJobs:
+    """The job requests of ``work`` (job id = position in the workload), built lazily."""
+    return WorkloadJobs(work, config, exact_limits)
 
 
 def enacted_shares(members: tuple[str, ...], given: dict[str, float] | None) -> np.ndarray:
@@ -140,10 +183,28 @@ def segment_table(work: Workload, segments: Segments) -> SegmentTable:
     )
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """A replay's outcome: the ``sim run --json`` document, the segments, the fragmentation
+    samples (times, free and unusable accelerators, each holding until the next)."""
+
+    out: dict[str, Any]
+    seg: SegmentTable
+    samples: Samples
+
+
 def simulate(
     work: Workload, config: ReplayConfig, shares: np.ndarray
 ) -> tuple[SegmentTable, RunStats]:
     """Run the engine over ``work``; the segments and the engine's counts."""
+    seg, stats, _ = simulate_sampled(work, config, shares)
+    return seg, stats
+
+
+def simulate_sampled(
+    work: Workload, config: ReplayConfig, shares: np.ndarray
+) -> tuple[SegmentTable, RunStats, Samples]:
+    """:func:`simulate`, with the engine's fragmentation samples."""
     setup = policy_setup(config.policy)
     fac = sim_facility(config.accelerators, config.types)
     tree_shares: dict[tuple[int, ...], float] = {
@@ -152,17 +213,25 @@ def simulate(
     state = SchedulerState(fac, setup.config, shares=tree_shares)
     jobs = build_jobs(work, config, setup.exact_limits)
     engine_config = EngineConfig(seed=config.seed, tick_s=config.tick_s, mtbf_h=config.mtbf_h)
-    engine = Engine(state, jobs, work.runtime_s, engine_config)
+    engine = Engine(state, jobs, work.runtime_s, engine_config, work.submit_s, work.window_s)
     segments = engine.run()
-    return segment_table(work, segments), engine.stats
+    return segment_table(work, segments), engine.stats, engine.samples
 
 
 def replay(
     work: Workload, config: ReplayConfig, given_shares: dict[str, float] | None = None
 ) -> tuple[dict[str, Any], SegmentTable]:
     """Simulate and measure: the ``sim run --json`` document and the segments."""
+    done = replay_sampled(work, config, given_shares)
+    return done.out, done.seg
+
+
+def replay_sampled(
+    work: Workload, config: ReplayConfig, given_shares: dict[str, float] | None = None
+) -> Replayed:
+    """:func:`replay`, keeping the fragmentation samples (for a report)."""
     shares = enacted_shares(work.members, given_shares)
-    seg, stats = simulate(work, config, shares)
+    seg, stats, samples = simulate_sampled(work, config, shares)
     metrics = compute_metrics(
         seg, config.accelerators, work.window_s, shares, stats.preempted_lost_accel_s
     )
@@ -178,6 +247,8 @@ def replay(
         },
         "offered_load": work.offered_load(config.accelerators),
         "window_s": work.window_s,
+        "fragmentation": fragmentation(stats),
+        "one_pod": one_pod(stats),
         "never_fits": stats.never_fits,
         "passes": stats.passes,
         "events": stats.events,
@@ -185,7 +256,35 @@ def replay(
         "peak_rss_mib": peak_rss_mib(),
         "wall_s": stats.wall_s,
     }
-    return out, seg
+    return Replayed(out, seg, samples)
+
+
+def fragmentation(stats: RunStats) -> dict[str, float]:
+    """Time-averaged over the window, sampled after each pass: free accelerators, those free
+    while some job was pending, those no pending job could use, and their fraction of the
+    free ones."""
+    span = stats.sampled_s
+    free = stats.free_accel_s / span if span > 0 else 0.0
+    unusable = stats.unusable_accel_s / span if span > 0 else 0.0
+    waiting = stats.waiting_free_accel_s / span if span > 0 else 0.0
+    return {
+        "free_accelerators": free,
+        "free_while_jobs_wait": waiting,
+        "unusable_accelerators": unusable,
+        "fraction_of_free": unusable / free if free > 0 else 0.0,
+    }
+
+
+def one_pod(stats: RunStats) -> dict[str, Any]:
+    """Multi-node starts, those for which one pod had room, and the fraction of these placed
+    within one pod (None when there were none)."""
+    possible = stats.one_pod_possible
+    return {
+        "multi_node_starts": stats.multi_node_starts,
+        "one_pod_possible": possible,
+        "placed_in_one_pod": stats.one_pod_placed,
+        "fraction": stats.one_pod_placed / possible if possible else None,
+    }
 
 
 def peak_rss_mib() -> float:

@@ -8,13 +8,17 @@
        "wait_histogram": {"edges_s": [...], "counts": [...]},
        "days": ["2017-11-14", ...],
        "members": {member: {"enacted_share": s, "delivered_share": [per day],
-                            "entitled_share": [per day]}}}}
+                            "entitled_share": [per day]}},
+       "fragmentation": {"bucket_s": B, "free": [mean free accelerators after passes],
+                         "unusable": [of those, mean no pending job could use]}}}
 
 Utilisation buckets cover the submission window (B = one hour, or longer so that there are at
 most 336 buckets); the wait histogram counts jobs by first wait (last bin open-ended);
 per-day shares are the member's accelerator-seconds / everyone's that day (``None`` on a day
 with nothing run) and its entitlement (DESIGN section 8: weighted max-min of the day's capacity
-over the members' demand) / the day's capacity.
+over the members' demand) / the day's capacity. The fragmentation series (when the run's
+samples are given) averages, per utilisation bucket, the free accelerators left after each
+pass and those no pending job could use (:mod:`pnyx.sched.fragmentation`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from pnyx.sched.facility import FloatArray
 from pnyx.sched.priority import water_fill
+from pnyx.sim.engine import Samples
 from pnyx.sim.metrics import SegmentTable, bucket_bounds, per_bucket
 from pnyx.sim.trace import Workload
 
@@ -37,11 +43,17 @@ WAIT_EDGES_S = (0, 60, 600, 3_600, 4 * 3_600, 12 * 3_600, 86_400, 3 * 86_400)
 REPORT_FILE = "report.json"
 
 
-def utilisation_series(seg: SegmentTable, capacity: int, window_s: float) -> dict[str, Any]:
-    """Busy fraction of the capacity per bucket over ``[0, window_s)``."""
+def _buckets(window_s: float) -> tuple[float, FloatArray]:
+    """The bucket length (one hour or a multiple, at most MAX_BUCKETS) and the bounds."""
     bucket = max(3_600.0, math.ceil(window_s / MAX_BUCKETS / 3_600.0) * 3_600.0)
     n = max(1, math.ceil(window_s / bucket))
-    bounds = np.minimum(np.arange(n + 1) * bucket, window_s)
+    bounds: FloatArray = np.minimum(np.arange(n + 1) * bucket, window_s)
+    return bucket, bounds
+
+
+def utilisation_series(seg: SegmentTable, capacity: int, window_s: float) -> dict[str, Any]:
+    """Busy fraction of the capacity per bucket over ``[0, window_s)``."""
+    bucket, bounds = _buckets(window_s)
     busy = per_bucket(
         np.zeros(seg.job.size, dtype=np.int64),
         seg.accelerators.astype(float),
@@ -53,6 +65,21 @@ def utilisation_series(seg: SegmentTable, capacity: int, window_s: float) -> dic
     room = capacity * np.diff(bounds)
     values = np.where(room > 0, busy / np.maximum(room, 1e-12), 0.0)
     return {"bucket_s": bucket, "values": [round(float(v), 6) for v in values]}
+
+
+def fragmentation_series(samples: Samples, window_s: float, end_s: float) -> dict[str, Any]:
+    """Per utilisation bucket: mean free accelerators after passes, and those no pending job
+    could use (each sample holds until the next; the last until ``end_s``)."""
+    bucket, bounds = _buckets(window_s)
+    at = np.frombuffer(samples.at_s, dtype=np.float64) if samples.at_s else np.zeros(0)
+    until = np.append(at[1:], max(end_s, float(at[-1]))) if at.size else at
+    zeros = np.zeros(at.size, dtype=np.int64)
+    out: dict[str, Any] = {"bucket_s": bucket}
+    for key, values in (("free", samples.free), ("unusable", samples.unusable)):
+        weight = np.asarray(values, dtype=np.float64)
+        total = per_bucket(zeros, weight, at, until, bounds, 1)[0]
+        out[key] = [round(float(v), 3) for v in total / np.maximum(np.diff(bounds), 1e-12)]
+    return out
 
 
 def wait_histogram(seg: SegmentTable) -> dict[str, Any]:
@@ -106,19 +133,24 @@ def build_report(
     work: Workload,
     capacity: int,
     shares: np.ndarray,
+    samples: Samples | None = None,
 ) -> dict[str, Any]:
-    """The whole report document."""
+    """The whole report document (with the fragmentation series when ``samples`` are given)."""
     days, members = member_days(seg, work, capacity, shares)
+    series: dict[str, Any] = {
+        "utilisation": utilisation_series(seg, capacity, work.window_s),
+        "wait_histogram": wait_histogram(seg),
+        "days": days,
+        "members": members,
+    }
+    if samples is not None:
+        end = float(seg.end_s.max()) if seg.end_s.size else work.window_s
+        series["fragmentation"] = fragmentation_series(samples, work.window_s, end)
     return {
         "format": FORMAT,
         "name": name,
         "metrics": metrics,
-        "series": {
-            "utilisation": utilisation_series(seg, capacity, work.window_s),
-            "wait_histogram": wait_histogram(seg),
-            "days": days,
-            "members": members,
-        },
+        "series": series,
     }
 
 

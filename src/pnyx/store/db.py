@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from pnyx.errors import InvalidInputError
 
 DB_FILE = "pnyx.db"
+T = TypeVar("T")
 
 
 def url_for_data_dir(data_dir: Path) -> str:
@@ -27,6 +29,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = _make_engine(url, echo)
+        self._echo = echo
+        self._autocommit_engine: Engine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -48,6 +52,34 @@ class Database:
             finally:
                 conn.rollback()
 
+    def read_once(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a connection with no transaction around it: each statement sees
+        the latest committed state on its own (no BEGIN / ROLLBACK round trips, and on
+        PostgreSQL no pre-ping either: a dropped connection is retried once).
+
+        Only for reads that need no snapshot across statements, such as log proofs (stored
+        tree nodes never change; each proof query checks the log size in the same statement).
+        """
+        if self.is_sqlite:
+            with self.engine.connect().execution_options(pnyx_autocommit=True) as conn:
+                return work(conn)
+        if self._autocommit_engine is None:
+            self._autocommit_engine = create_engine(
+                self.url,
+                echo=self._echo,
+                isolation_level="AUTOCOMMIT",
+                pool_size=5,
+                max_overflow=10,
+            )
+        for attempt in (1, 2):
+            try:
+                with self._autocommit_engine.connect() as conn:
+                    return work(conn)
+            except DBAPIError as e:
+                if attempt == 2 or not e.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
     def is_initialised(self) -> bool:
         """True when the schema exists."""
         return inspect(self.engine).has_table("events")
@@ -55,6 +87,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._autocommit_engine is not None:
+            self._autocommit_engine.dispose()
 
 
 def _make_engine(url: str, echo: bool) -> Engine:
@@ -87,7 +121,9 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        readonly = conn.get_execution_options().get("pnyx_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("pnyx_autocommit", False):
+            return  # Database.read_once: each statement is its own implicit transaction
+        conn.exec_driver_sql("BEGIN" if options.get("pnyx_readonly", False) else "BEGIN IMMEDIATE")
 
     return engine

@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from pnyx.domain.events import Event, canonical_json, commitment, decode_event, event_class
+from pnyx.domain.events import (
+    Event,
+    canonical_text,
+    commitment,
+    decode_event,
+    event_class,
+)
 from pnyx.errors import VerificationError
 from pnyx.ledger.merkle import leaf_hash
 from pnyx.store import tables as t
@@ -75,8 +81,70 @@ def _entry(
     return entry
 
 
-_EVENT_COLUMNS = ("seq", "at", "actor", "kind", "version", "visibility", "entry", "leaf_hash")
+_EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "kind",
+    "version",
+    "visibility",
+    "entry",
+    "leaf_hash",
+    "leaf_key",
+)
+LEAF_BUCKET_BITS = 12  # leaf_key buckets of 4,096 entries (the migration 0006 freezes it)
+
+
+def leaf_key(seq: int, leaf: bytes) -> int:
+    """``events.leaf_key``: the entry's bucket (``seq >> 12``) above its hash's first 4 bytes.
+
+    Keys grow with ``seq`` bucket by bucket, so an append touches only the last bucket's index
+    pages; a lookup by hash probes one key per bucket (:func:`leaf_keys`).
+    """
+    return ((seq >> LEAF_BUCKET_BITS) << 32) | int.from_bytes(leaf[:4], "big")
+
+
+def leaf_keys(leaf: bytes, size: int) -> tuple[int, int]:
+    """The first and last ``leaf_key`` an entry with hash ``leaf`` can have in a log of
+    ``size`` entries (consecutive candidates are 2**32 apart)."""
+    last_bucket = max(size - 1, 0) >> LEAF_BUCKET_BITS
+    return leaf_key(0, leaf), leaf_key(last_bucket << LEAF_BUCKET_BITS, leaf)
+
+
 _PRIVATE_COLUMNS = ("seq", "salt", "payload")
+
+
+class EntryFormat:
+    """Canonical entries of one append (one actor, one time), built by concatenation.
+
+    An entry's keys sort as actor, at, body, commitment, kind, seq, v, visibility, so its
+    canonical JSON is a prefix shared by the whole batch, the body's canonical JSON, and a
+    suffix per event class around the seq: only the body is encoded per event. Gives exactly
+    ``canonical_json(render_entry(...))`` (a unit test checks it).
+    """
+
+    def __init__(self, actor: str, at: str) -> None:
+        head = canonical_text({"actor": actor, "at": at})
+        self.prefix = head[:-1] + ',"body":'
+        self._classes: dict[type[Event], tuple[str, str]] = {}
+
+    def render(self, seq: int, event: Event, body: dict[str, Any], commit: str | None) -> str:
+        """The canonical entry of ``event`` at ``seq`` with public ``body``."""
+        parts = self._classes.get(type(event))
+        if parts is None:
+            kind = ',"kind":' + canonical_text(event.KIND) + ',"seq":'
+            tail = ',"v":' + canonical_text(event.VERSION)
+            tail += ',"visibility":' + canonical_text(str(event.VISIBILITY)) + "}"
+            parts = self._classes[type(event)] = (kind, tail)
+        if type(seq) is not int or not 0 <= seq <= _MAX_SEQ:
+            raise ValueError(f"entry seq {seq!r} is not a JSON-safe index")
+        text = self.prefix + canonical_text(body)
+        if commit is not None:
+            text += ',"commitment":' + canonical_text(commit)
+        return text + parts[0] + str(seq) + parts[1]
+
+
+_MAX_SEQ = 2**53 - 1
 
 
 def append_events(
@@ -87,38 +155,29 @@ def append_events(
     rows: list[tuple[Any, ...]] = []
     private_rows: list[tuple[Any, ...]] = []
     recorded: list[RecordedEvent] = []
-    for offset, event in enumerate(events):
-        seq = size + offset
+    hashes: list[bytes] = []
+    render = EntryFormat(actor, at).render
+    for seq, event in enumerate(events, size):
         commit = None
         if event.PRIVATE_FIELDS:
             salt = secrets.token_bytes(32)
             private = event.private_payload()
             commit = commitment(salt, private)
-            private_rows.append((seq, salt, canonical_json(private).decode()))
+            private_rows.append((seq, salt, canonical_text(private)))
         body = event.public_payload()
-        entry = canonical_json(_entry(seq, at, actor, event, body, commit))
-        visibility = str(event.VISIBILITY)
-        rows.append(
-            (
-                seq,
-                at,
-                actor,
-                event.KIND,
-                event.VERSION,
-                visibility,
-                entry.decode(),
-                leaf_hash(entry),
-            )
-        )
+        text = render(seq, event, body, commit)
+        entry = text.encode()
+        leaf = leaf_hash(entry)
+        hashes.append(leaf)
+        kind, version, visibility = event.KIND, event.VERSION, str(event.VISIBILITY)
+        rows.append((seq, at, actor, kind, version, visibility, text, leaf, leaf_key(seq, leaf)))
         recorded.append(
-            RecordedEvent(
-                seq, at, actor, event.KIND, event.VERSION, visibility, body, commit, entry
-            )
+            RecordedEvent(seq, at, actor, kind, version, visibility, body, commit, entry)
         )
     if rows:
         insert_rows(conn, t.events, _EVENT_COLUMNS, rows)
         insert_rows(conn, t.event_private, _PRIVATE_COLUMNS, private_rows)
-        append_leaves(conn, size, [row[-1] for row in rows])
+        append_leaves(conn, size, hashes)
     return recorded
 
 

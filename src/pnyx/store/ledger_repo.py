@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
+from pnyx.ledger import merkle
 from pnyx.store import tables as t
 from pnyx.store import tables_ledger as tl
+from pnyx.store.eventstore import leaf_keys
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,21 @@ def cosignature_row(conn: Connection, checkpoint_id: int, witness_id: str) -> di
     return dict(row._mapping) if row else None
 
 
+def cosignature_page(conn: Connection, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Every stored cosignature with its checkpoint's size (``checkpoint_size``), by checkpoint
+    size then witness id, and how many there are."""
+    cs, cp = tl.cosignatures.c, tl.checkpoints.c
+    total = int(conn.execute(select(func.count()).select_from(tl.cosignatures)).scalar() or 0)
+    stmt = (
+        select(cp.size.label("checkpoint_size"), cs.witness_id, cs.key_id, cs.timestamp, cs.line)
+        .select_from(tl.cosignatures.join(tl.checkpoints, cp.id == cs.checkpoint_id))
+        .order_by(cp.size, cs.witness_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)], total
+
+
 def insert_cosignature(conn: Connection, values: dict[str, Any]) -> None:
     """Store one cosignature."""
     conn.execute(tl.cosignatures.insert().values(**values))
@@ -113,22 +130,43 @@ def entry_texts(conn: Connection, start: int, end: int) -> list[str]:
     return [entry for (entry,) in conn.execute(stmt)]
 
 
-def leaf_index(conn: Connection, leaf_hash: bytes) -> int | None:
-    """The index of the entry whose leaf hash is ``leaf_hash``, or None."""
-    stmt = select(func.min(t.events.c.seq)).where(t.events.c.leaf_hash == leaf_hash)
-    seq = conn.execute(stmt).scalar()
+# One leaf_key candidate per bucket of 4,096 entries (a recursive CTE generates them), each an
+# index probe; then the full hash is compared.
+_LEAF_INDEX = text(
+    "WITH RECURSIVE k(v) AS (SELECT CAST(:first AS BIGINT)"
+    " UNION ALL SELECT v + 4294967296 FROM k WHERE v < :last)"
+    " SELECT min(seq) FROM events"
+    " WHERE leaf_key IN (SELECT v FROM k) AND leaf_hash = :hash AND seq < :size"
+)
+
+
+def leaf_index(conn: Connection, leaf_hash: bytes, size: int) -> int | None:
+    """The first index below ``size`` of an entry whose leaf hash is ``leaf_hash``, or None."""
+    if size <= 0:
+        return None
+    first, last = leaf_keys(leaf_hash, size)
+    params = {"first": first, "last": last, "hash": leaf_hash, "size": size}
+    seq = conn.execute(_LEAF_INDEX, params).scalar()
     return None if seq is None else int(seq)
 
 
 def node_hashes(conn: Connection, level: int, start: int, count: int) -> list[bytes]:
-    """Stored hashes of the complete subtrees (level, start .. start + count - 1), in order."""
-    stmt = (
-        select(t.tree_nodes.c.hash)
-        .where(
-            t.tree_nodes.c.level == level,
-            t.tree_nodes.c.idx >= start,
-            t.tree_nodes.c.idx < start + count,
+    """Hashes of the complete subtrees (level, start .. start + count - 1), in order (fewer
+    when the log does not have them all yet)."""
+    if level == 0:
+        stmt = (
+            select(t.events.c.leaf_hash)
+            .where(t.events.c.seq >= start, t.events.c.seq < start + count)
+            .order_by(t.events.c.seq)
         )
-        .order_by(t.tree_nodes.c.idx)
+        return [bytes(h) for (h,) in conn.execute(stmt)]
+    if level & 1:  # not stored: each from its two children
+        below = node_hashes(conn, level - 1, 2 * start, 2 * count)
+        return [merkle.node_hash(below[k], below[k + 1]) for k in range(0, len(below) - 1, 2)]
+    n = t.tree_nodes.c
+    stmt = (
+        select(n.hash)
+        .where(n.level == level, n.idx >= start, n.idx < start + count)
+        .order_by(n.idx)
     )
     return [bytes(h) for (h,) in conn.execute(stmt)]

@@ -35,4 +35,4 @@ def alembic_config(conn: Connection | None = None) -> Config:
 def migrate(db: Database) -> None:
     """Bring the schema to the newest migration (creates it on an empty database)."""
     with db.engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), "heads")  # every helper branch off 0005

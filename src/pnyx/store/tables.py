@@ -36,7 +36,11 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("visibility", String(16), nullable=False),
     Column("entry", Text, nullable=False),  # canonical JSON: the ledger leaf data
-    Column("leaf_hash", LargeBinary(32), nullable=False, index=True),
+    Column("leaf_hash", LargeBinary(32), nullable=False),  # the tree's level 0 (store.tree)
+    # Lookup by leaf hash: (seq >> 12) << 32 | the hash's first 4 bytes. Appends touch only
+    # the last bucket's few index pages, not random pages across an index of the whole log
+    # (an index on leaf_hash itself did: store.eventstore.leaf_key).
+    Column("leaf_key", BigInteger, nullable=False, index=True),
 )
 
 event_private = Table(
@@ -55,12 +59,15 @@ log_state = Table(
     Column("root_hash", LargeBinary(32), nullable=False),
 )
 
+# Complete subtrees at even levels >= 2 only (store.tree): level 0 is events.leaf_hash and an
+# odd level is hashed from its two children when a proof needs it.
 tree_nodes = Table(
     "tree_nodes",
     metadata,
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,  # one B-tree (not a rowid table plus its primary-key index)
 )
 
 for _log_table in (events, event_private, log_state, tree_nodes):

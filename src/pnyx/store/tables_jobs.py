@@ -1,4 +1,7 @@
-"""Projection tables of jobs: one row per job, its state history, the kept tail of its log."""
+"""Projection tables of jobs: one row per job, its state history, the kept tail of its log.
+
+``job_pending`` is not a projection: the dispatcher's latest word on why each queued job waits
+(a reservation changes every pass, so it is not an event); replay skips it."""
 
 from __future__ import annotations
 
@@ -63,3 +66,12 @@ job_logs = Table(
     Column("truncated", Boolean, nullable=False),
     Column("recorded_at", String(32), nullable=False),
 )
+
+job_pending = Table(
+    "job_pending",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+job_pending.info["log"] = True  # not rebuilt from the events (see the module docstring)

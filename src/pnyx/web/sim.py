@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -12,10 +13,11 @@ from markupsafe import Markup
 from pnyx.services import sim_report
 from pnyx.services.share_dto import SimReport, SimReportSummary
 from pnyx.web.plots import Bar, render_stacked_bars
-from pnyx.web.routes import render
+from pnyx.web.routes import ENV, STATIC_DIR, render
 from pnyx.web.seriesplot import Series, render_paired_bars, render_series_chart
 
 router = APIRouter(include_in_schema=False)
+HTML_FILE = "report.html"
 
 
 def _data_dir(request: Request) -> Path:
@@ -111,4 +113,51 @@ def charts(report: SimReport) -> dict[str, Markup]:
             id_prefix="sim-daily",
         ),
     }
+    frag = s.get("fragmentation")
+    if frag:
+        step = [f"{i * frag['bucket_s'] / 3600:g} h" for i in range(len(frag["free"]))]
+        svgs["fragmentation"] = render_series_chart(
+            step,
+            [Series("free", frag["free"]), Series("no pending job could use", frag["unusable"])],
+            title="Free accelerators after passes, and those no pending job could use",
+            y_label="accelerators",
+            id_prefix="sim-frag",
+            percent=False,
+        )
     return {k: Markup(v) for k, v in svgs.items()}  # noqa: S704
+
+
+def report_of(name: str, doc: dict[str, Any]) -> SimReport:
+    """A report document (``pnyx.sim.report.build_report``) as the page's model."""
+    m = doc["metrics"]
+    return SimReport(
+        name=name,
+        policy=str(m["policy"]),
+        jobs=int(m["jobs"]),
+        accelerators=int(m["accelerators"]),
+        utilisation=float(m["utilisation"]),
+        mean_wait_s=float(m["wait_s"]["mean"]),
+        share_deviation_pp={k: float(v) for k, v in m["share_deviation_pp"].items()},
+        metrics=m,
+        series=doc["series"],
+    )
+
+
+def standalone_html(doc: dict[str, Any]) -> str:
+    """The report as one HTML file that opens without a server: the /sim page's report
+    section with its inline SVG plots and the portal's stylesheet inlined."""
+    report = report_of(str(doc.get("name", "report")), doc)
+    return ENV.get_template("sim_report_file.html").render(
+        report=report,
+        charts=charts(report),
+        waits=wait_rows(report),
+        css=Markup((STATIC_DIR / "pnyx.css").read_text(encoding="utf-8")),  # noqa: S704
+    )
+
+
+def write_standalone(directory: Path, doc: dict[str, Any]) -> Path:
+    """Write ``directory/report.html`` (see :func:`standalone_html`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / HTML_FILE
+    path.write_text(standalone_html(doc), encoding="utf-8")
+    return path

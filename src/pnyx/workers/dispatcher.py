@@ -1,9 +1,14 @@
 """The dispatcher worker: one :func:`pnyx.services.dispatch.dispatch_once` pass every interval,
-over the backends ``pnyx up`` built (one per cluster)."""
+over the backends ``pnyx up`` built (one per cluster).
+
+``PNYX_PLACEMENT`` chooses who places jobs on nodes: ``pnyx`` (default: the scheduling core,
+on every cluster whose inventory declares the nodes its engine reports) or ``engine`` (the
+broker picks a cluster, the engine picks the nodes)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -41,7 +46,7 @@ class Dispatcher:
     ) -> None:
         self.ctx = ctx
         self.backends = dict(backends)
-        self.config = config or DispatchConfig()
+        self.config = config or DispatchConfig(placement=os.environ.get("PNYX_PLACEMENT", "pnyx"))
         self.dataset_sites = {k: frozenset(v) for k, v in (dataset_sites or {}).items()}
         self.state = DispatchState()
         self.actor = Actor.system()

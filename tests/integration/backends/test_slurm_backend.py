@@ -54,6 +54,20 @@ def test_a_gang_job_runs_its_command_once_on_each_node(tmp_path: Path) -> None:
     assert usage.accelerators == 4  # 2 nodes x 2
 
 
+def test_a_pinned_job_runs_on_the_nodes_it_names(tmp_path: Path) -> None:
+    backend = make_slurm_backend(tmp_path)
+    spec = job(
+        ["python3", "-c", PRINT_NODE], nodes=2, accelerators_per_node=1,
+        node_names=("node2", "node4"),
+    )  # fmt: skip
+    backend.submit(spec)
+    done = wait_final(backend, spec.job_id)
+    assert done.state is BackendState.SUCCEEDED, (done, backend.logs(spec.job_id))
+    assert sorted(done.nodes) == ["node2", "node4"]
+    lines = [x.split() for x in backend.logs(spec.job_id).splitlines() if x.startswith("ran on")]
+    assert sorted(x[2] for x in lines) == ["node2", "node4"]
+
+
 def _retry_accounting(backend: SlurmBackend, job_id: str) -> list[UsageRecord]:
     for _ in range(50):
         time.sleep(0.2)

@@ -246,3 +246,29 @@ def test_an_unknown_checkpoint_signal_is_refused_at_submit() -> None:
     with pytest.raises(BackendError, match="unknown checkpoint signal"):
         backend.submit(job("a", checkpoint_signal="NOPE"))
     assert backend.find("a") is None
+
+
+def test_a_pinned_job_runs_on_its_nodes_and_waits_for_them() -> None:
+    backend = programs(a=FakeProgram(duration_s=10), b=FakeProgram(duration_s=5))
+    backend.submit(job("a", per_node=8, node_names=("node3",)))
+    assert backend.status(["a"])["a"].nodes == ("node3",)
+    backend.submit(job("b", per_node=4, nodes=2, node_names=("node3", "node1")))
+    assert state(backend, "b") is BackendState.PENDING  # node3 is full; others are not used
+    backend.advance(10)
+    assert sorted(backend.status(["b"])["b"].nodes) == ["node1", "node3"]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "pin"),
+    [(1, ("node9",)), (2, ("node1", "node1")), (2, ("node1",))],
+    ids=["unknown node", "a node twice", "fewer nodes than the gang"],
+)
+def test_a_pin_the_cluster_cannot_honour_is_refused(nodes: int, pin: tuple[str, ...]) -> None:
+    with pytest.raises(BackendError, match="node list"):
+        FakeBackend().submit(job("a", nodes=nodes, node_names=pin))
+
+
+def test_a_pin_on_nodes_of_another_type_is_refused() -> None:
+    backend = FakeBackend(nodes=[FakeNode("g1", "gaudi3", 8), FakeNode("h1", "h100", 8)])
+    with pytest.raises(BackendError, match="have no 1 h100"):
+        backend.submit(job("a", node_names=("g1",)))

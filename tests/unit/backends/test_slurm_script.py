@@ -60,6 +60,18 @@ CASES: dict[str, tuple[JobSpec, bool]] = {
         ),
         False,
     ),
+    "pinned_gang": (
+        JobSpec(
+            "job-0004",
+            ("python3", "train.py"),
+            "h100",
+            nodes=2,
+            accelerators_per_node=8,
+            partition="cl1",
+            node_names=("gpu-r0-n000", "gpu-r0-n001"),
+        ),
+        False,
+    ),
 }
 
 
@@ -126,6 +138,8 @@ BAD_SPECS = {
     "bad env name": JobSpec("j1", ("true",), "h100", env={"A-B": "1"}),
     "bad signal": JobSpec("j1", ("true",), "h100", checkpoint_signal="USR1;reboot"),
     "relative workdir": JobSpec("j1", ("true",), "h100", workdir="scratch"),
+    "node list of the wrong length": JobSpec("j1", ("true",), "h100", node_names=("a", "b")),
+    "node name with a comma": JobSpec("j1", ("true",), "h100", node_names=("a,b",)),
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from pnyx.api.deps import Caller, Ctx
 from pnyx.api.schemas_allocation import (
@@ -165,6 +167,20 @@ def record_usage(body: UsageIn, ctx: Ctx, actor: Caller) -> UsageView:
         body.end,
         body.job_id,
     )
+
+
+@router.get("/usage/admission")
+def check_admission(
+    ctx: Ctx,
+    project_id: str,
+    accelerator_type: str,
+    accelerators: Annotated[int, Query(description="accelerators the job holds")],
+    time_limit_s: Annotated[int, Query(description="the job's time limit in seconds")],
+) -> dict[str, bool]:
+    """Whether a job would be admitted against the project's remaining hours (public, like the
+    statements): {"admitted": true}, or 403 with the reason; 422 for a non-positive size."""
+    accounting.check_admission(ctx, project_id, accelerator_type, accelerators, time_limit_s)
+    return {"admitted": True}
 
 
 @router.get("/statements/{scope}")

@@ -140,6 +140,12 @@ def add_cosignature(body: CosignatureIn, ctx: Ctx, response: Response) -> Cosign
     return view
 
 
+@router.get("/api/v1/log/cosignatures")
+def list_cosignatures(ctx: Ctx, offset: Offset = 0, limit: Limit = 500) -> Page[CosignatureView]:
+    """Every stored witness cosignature, by checkpoint size then witness."""
+    return witnesses.list_cosignatures(ctx, offset, limit)
+
+
 @router.get("/tile/{path:path}", response_class=Response)
 def tile(path: str, ctx: Ctx) -> Response:
     """C2SP tlog-tiles: ``/tile/<L>/<N>[.p/<W>]`` hash tiles, ``/tile/entries/<N>`` bundles."""

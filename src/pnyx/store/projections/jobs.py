@@ -55,9 +55,10 @@ def _submitted(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
     _history(conn, rec, ev.job_id, dj.JobState.QUEUED.value, reason)
 
 
-@projects(dj.JobPlaced)
+@projects(dj.JobPlaced, dj.JobPlacedV1)
 def _placed(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
-    assert isinstance(ev, dj.JobPlaced)
+    assert isinstance(ev, dj.JobPlaced | dj.JobPlacedV1)
+    nodes = ev.nodes if isinstance(ev, dj.JobPlaced) else []
     conn.execute(
         update(tj.jobs)
         .where(tj.jobs.c.job_id == ev.job_id)
@@ -66,6 +67,7 @@ def _placed(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
             state_reason=ev.reason,
             cluster=ev.cluster,
             accelerator_type=ev.accelerator_type,
+            allocated_nodes=_dump(nodes),
             updated_seq=rec.seq,
         )
     )
@@ -106,6 +108,19 @@ def _state_changed(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
         )
     conn.execute(update(tj.jobs).where(c.job_id == ev.job_id).values(**values))
     _history(conn, rec, ev.job_id, target.value, ev.reason)
+
+
+@projects(dj.JobPreemptionNoticed)
+def _preemption_noticed(conn: Connection, rec: RecordedEvent, ev: Event) -> None:
+    assert isinstance(ev, dj.JobPreemptionNoticed)
+    sent = f"checkpoint signal {ev.signal} sent" if ev.signal else "no checkpoint signal declared"
+    reason = f"preempting: {sent}; requeued at {ev.requeue_at} {ev.reason}"
+    conn.execute(
+        update(tj.jobs)
+        .where(tj.jobs.c.job_id == ev.job_id)
+        .values(state_reason=reason, updated_seq=rec.seq)
+    )
+    _history(conn, rec, ev.job_id, ev.state, reason)
 
 
 @projects(dj.JobCancelRequested)

@@ -1,0 +1,365 @@
+"""The dispatcher's place step with the scheduling core (``placement="pnyx"``).
+
+One call of :func:`schedule_live` rebuilds the core's state from the live store and engines,
+runs one :func:`pnyx.sched.schedule_pass` and returns what to do, in pnyx's names:
+
+- **facility**: :func:`pnyx.services.dispatch_facility.build_live_facility`;
+- **running**: jobs placed, starting, running or completing on those clusters occupy the nodes
+  the engine reported (the ``running`` event's node list) or, until it reports, the nodes pnyx
+  placed them on (the ``placed`` event's node list); a job without a usable node list (placed
+  by an engine, or on nodes that vanished) is placed *virtually* on its cluster and type, best
+  fit, so that its accelerators still count; its expected end is its start + time limit;
+- **pending**: queued jobs with their Fair-Tree path (member > programme > project > user),
+  the enacted shares and the projects' decayed usage
+  (:func:`pnyx.services.dispatch_order.fair_inputs`), gang shape, acceptable types,
+  containment, time limit and preemptibility;
+- **preemptions in progress** (victims signalled in an earlier pass) are told to the core so
+  that it neither picks them again nor plans twice for one job.
+
+The outcome: starts (cluster, type, node names, a reason such as "one pod lab-gpu-r000 of
+lab-gpu, best fit"), reservations as pending reasons ("reserved: starts by T on nodes ..."),
+and preemption plans (victim, beneficiary, requeue time, the share reason). The core's state is
+rebuilt every pass (the store is the truth; nothing is lost on a restart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from pnyx.domain.containment import parse_containment
+from pnyx.domain.jobs import JobState
+from pnyx.errors import ConflictError
+from pnyx.sched import (
+    Allocation,
+    Decisions,
+    JobRequest,
+    Placement,
+    SchedulerConfig,
+    SchedulerState,
+    place,
+    schedule_pass,
+)
+from pnyx.sched.preemption import Judge, member_service
+from pnyx.services.context import format_time
+from pnyx.services.dispatch_facility import LiveFacility
+from pnyx.services.dispatch_order import FairInputs
+
+S = JobState
+OCCUPYING = frozenset(
+    {S.PLACED.value, S.STARTING.value, S.RUNNING.value, S.COMPLETING.value, S.REQUEUED.value}
+)
+
+
+@dataclass(frozen=True)
+class LiveStart:
+    """Start ``row`` now on ``nodes`` of ``cluster`` (one accelerator type)."""
+
+    row: dict[str, Any]
+    cluster: str
+    accelerator_type: str
+    nodes: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class LivePreemption:
+    """Checkpoint ``victim`` now and requeue it at ``requeue_at`` (POSIX s) for ``beneficiary``."""
+
+    victim: str
+    beneficiary: str
+    requeue_at: float
+    reason: str
+
+
+@dataclass
+class LiveOutcome:
+    """What one pass of the core decided, in pnyx's names."""
+
+    starts: list[LiveStart] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)  # job -> pending reason
+    preemptions: list[LivePreemption] = field(default_factory=list)
+    outside: list[dict[str, Any]] = field(default_factory=list)  # rows the core cannot take
+    virtual: list[str] = field(default_factory=list)  # active jobs placed virtually
+
+
+@dataclass(frozen=True)
+class Preempting:
+    """A preemption signalled in an earlier pass and not yet carried out."""
+
+    beneficiary: str
+    requeue_at: float
+    reason: str
+
+
+def schedule_live(
+    live: LiveFacility,
+    active: Sequence[dict[str, Any]],
+    queued: Sequence[dict[str, Any]],
+    fair: FairInputs,
+    now: datetime,
+    config: SchedulerConfig,
+    preempting: Mapping[str, Preempting],
+    dataset_sites: Mapping[str, frozenset[str]] | None = None,
+) -> LiveOutcome:
+    """One pass of the core over the live facility (see the module docstring).
+
+    ``fair.paths`` holds the paths of ``active`` then ``queued`` rows, in that order.
+    """
+    return _Driver(live, fair, now, config, dataset_sites).run(active, queued, preempting)
+
+
+class _Driver:
+    def __init__(
+        self,
+        live: LiveFacility,
+        fair: FairInputs,
+        now: datetime,
+        config: SchedulerConfig,
+        sites: Mapping[str, frozenset[str]] | None,
+    ) -> None:
+        self.live, self.fair, self.sites = live, fair, sites
+        self.now_s = now.timestamp()
+        self.state = SchedulerState(live.facility, config, fair.shares, self.now_s)
+        self.ids: list[str] = []
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.acceptable: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        self.out = LiveOutcome()
+
+    def run(
+        self,
+        active: Sequence[dict[str, Any]],
+        queued: Sequence[dict[str, Any]],
+        preempting: Mapping[str, Preempting],
+    ) -> LiveOutcome:
+        paths = self.fair.paths
+        for row, path in zip(active, paths, strict=False):
+            self._occupy(row, path)
+        for row, path in zip(queued, paths[len(active) :], strict=True):
+            self._queue(row, path)
+        for node, live_node in enumerate(self.live.nodes):
+            if not live_node.up:
+                self.state.index.set_up(node, False)
+        self._usage(list(active) + list(queued))
+        self._in_progress(preempting)
+        decisions = schedule_pass(self.state, self.now_s)
+        self._decided(decisions)
+        return self.out
+
+    # --- building the state --------------------------------------------------------------
+
+    def _request(
+        self,
+        row: dict[str, Any],
+        path: tuple[int, int, int, int],
+        types: tuple[int, ...],
+        time_limit_s: float | None = None,
+    ) -> JobRequest:
+        num = len(self.ids)
+        self.ids.append(row["job_id"])
+        self.rows[row["job_id"]] = row
+        per_node = int(row["accelerators_per_node"])
+        return JobRequest(
+            job_id=num,
+            member=path[0],
+            programme=path[1],
+            project=path[2],
+            user=path[3],
+            accelerators=int(row["nodes"]) * per_node,
+            per_node=per_node,
+            types=types,
+            containment=_level(row["containment"]),
+            time_limit_s=float(row["time_limit_s"]) if time_limit_s is None else time_limit_s,
+            submit_s=_posix(row["submitted_at"]),
+            preemptible=bool(row["preemptible"]),
+        )
+
+    def _occupy(self, row: dict[str, Any], path: tuple[int, int, int, int]) -> None:
+        if row["state"] not in OCCUPYING or int(row["accelerators_per_node"]) < 1:
+            return
+        index = self.live.index
+        names = list(row["allocated_nodes"] or [])
+        nodes = [index.get((row["cluster"], n)) for n in names]
+        started = _posix(row["started_at"]) if row.get("started_at") else self.now_s
+        # the core's clock only moves forward: the job "starts" now with what is left of its
+        # time limit, so that its expected end (for reservations) is its real one
+        left = max(1.0, started + float(row["time_limit_s"]) - self.now_s)
+        if len(names) == int(row["nodes"]) and all(n is not None for n in nodes):
+            known = [n for n in nodes if n is not None]
+            code = self.live.code_of(known[0])
+            job = self._request(row, path, (code,), left)
+            counts = [int(row["accelerators_per_node"])] * len(known)
+            if self._start(job, Allocation.of(known, counts), code):
+                return
+            self.ids.pop()
+        self._occupy_virtually(row, path, left)
+
+    def _occupy_virtually(
+        self, row: dict[str, Any], path: tuple[int, int, int, int], left_s: float
+    ) -> None:
+        codes = tuple(
+            i
+            for i, c in enumerate(self.live.codes)
+            if c.accelerator_type == row["accelerator_type"] and c.cluster in ("", row["cluster"])
+        )
+        if not codes:
+            return
+        job = self._request(row, path, codes, left_s)
+        cluster = self._cluster_id(row["cluster"])
+        self.state.submit(job)
+        found = place(self.state.index, job)
+        if found is not None and cluster is not None:
+            nodes = found.allocation.nodes
+            if int(self.live.facility.cluster[nodes[0]]) != cluster:
+                found = None
+        if found is None:
+            self.state.cancel(job.job_id)
+            return
+        self.state.start(job, found, self.now_s, False)
+        self.out.virtual.append(row["job_id"])
+
+    def _cluster_id(self, name: str) -> int | None:
+        for i, n in enumerate(self.live.nodes):
+            if n.cluster == name:
+                return int(self.live.facility.cluster[i])
+        return None
+
+    def _start(self, job: JobRequest, alloc: Allocation, code: int) -> bool:
+        self.state.submit(job)
+        try:
+            self.state.start(job, Placement(alloc, code, 0, 1, 0), self.now_s, False)
+        except ConflictError:
+            self.state.cancel(job.job_id)
+            return False
+        return True
+
+    def _queue(self, row: dict[str, Any], path: tuple[int, int, int, int]) -> None:
+        per_node = int(row["accelerators_per_node"])
+        shape = (int(row["nodes"]), per_node)
+        key = (tuple(row["accelerator_types"]), row["containment"], shape, tuple(row["datasets"]))
+        types = self.acceptable.get(key)
+        if types is None:  # jobs of one shape are many: ask once per pass
+            types = self.acceptable[key] = self.live.acceptable(
+                key[0], _level(key[1]), shape, key[3], self.sites
+            )
+        if per_node < 1 or not types:
+            self.out.outside.append(row)
+            return
+        self.state.submit(self._request(row, path, types))
+
+    def _usage(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Each leaf's decayed usage: its project's, split evenly over the project's leaves."""
+        tree, usage = self.state.tree, self.state.usage
+        usage.ensure(len(tree))
+        leaves: dict[str, set[int]] = {}
+        for row, path in zip(rows, self.fair.paths, strict=True):
+            leaves.setdefault(row["project_id"], set()).add(tree.leaf(path))
+        usage.ensure(len(tree))
+        for project, project_leaves in leaves.items():
+            for leaf in project_leaves:
+                usage.usage[leaf] = self.fair.usage.get(project, 0.0) / len(project_leaves)
+
+    def _in_progress(self, preempting: Mapping[str, Preempting]) -> None:
+        num = {job_id: i for i, job_id in enumerate(self.ids)}
+        for victim, p in preempting.items():
+            if victim in num and num[victim] in self.state.running.jobs:
+                self.state.preempting[num[victim]] = p.requeue_at
+            if p.beneficiary in num and num[p.beneficiary] in self.state.pending:
+                self.state.awaiting[num[p.beneficiary]] = p.requeue_at
+
+    # --- reading the decisions -------------------------------------------------------------
+
+    def _decided(self, decisions: Decisions) -> None:
+        started = set()
+        for start in decisions.started:
+            row = self.rows[self.ids[start.job_id]]
+            started.add(row["job_id"])
+            self.out.starts.append(self._live_start(row, start.allocation, start.backfilled))
+        for r in decisions.reservations:
+            names = self._names(r.allocation)
+            cluster = self.live.nodes[r.allocation.nodes[0]].cluster
+            self.out.waiting[self.ids[r.job_id]] = (
+                f"reserved: starts by {_iso(r.shadow_s)} on {cluster} nodes {', '.join(names)} "
+                "(later jobs may only backfill around it)"
+            )
+        for num in decisions.never_fits:
+            self.out.waiting[self.ids[num]] = (
+                "no node set of the live facility can ever hold this job (shape, type, containment)"
+            )
+        for plan in decisions.preemptions:
+            self._preemption(plan.job_id, plan.victims, plan.requeue_s)
+        for job in self.state.pending.jobs():
+            job_id = self.ids[job.job_id]
+            if job_id not in self.out.waiting and job_id not in started:
+                self.out.waiting[job_id] = "waiting: no room now on its types and containment"
+
+    def _live_start(self, row: dict[str, Any], alloc: Allocation, backfilled: bool) -> LiveStart:
+        nodes = [self.live.nodes[n] for n in alloc.nodes]
+        cluster = nodes[0].cluster
+        code = self.live.codes[self.live.code_of(alloc.nodes[0])]
+        pods = sorted({n.pod for n in nodes})
+        if len(nodes) == 1:
+            where = f"one node {nodes[0].name} (pod {pods[0]})"
+        elif len(pods) == 1:
+            where = f"one pod {pods[0]}"
+        else:
+            where = f"{len(pods)} pods ({', '.join(pods)})"
+        part = f"partition {code.partition}" if code.partition else "default partition"
+        level = parse_containment(row["containment"]).rank
+        how = "backfilled around a reservation" if backfilled else "in priority order"
+        reason = (
+            f"pnyx: {where} of {cluster} ({part}, CL-{level}) for {row['nodes']} node(s) x "
+            f"{row['accelerators_per_node']} {code.accelerator_type}, best fit, {how}"
+        )
+        if row["datasets"]:  # the broker's word on data locality, where it applies
+            site = self.live.site_of.get(cluster)
+            held = sum(site in (self.sites or {}).get(d, frozenset()) for d in row["datasets"])
+            reason += f", holds {held} of {len(row['datasets'])} datasets at site {site}"
+        return LiveStart(row, cluster, code.accelerator_type, tuple(n.name for n in nodes), reason)
+
+    def _names(self, alloc: Allocation) -> list[str]:
+        return [self.live.nodes[n].name for n in alloc.nodes]
+
+    def _preemption(self, beneficiary: int, victims: Sequence[int], requeue_s: float) -> None:
+        """One notice per victim, with the share reason (each member's service ratio: its
+        share over what it gets, by the policy's judge; below 1 = above its share)."""
+        policy = self.state.config.preemption
+        judge = policy.judge if policy is not None else Judge.ALLOCATION
+        ratio = member_service(self.state, judge)
+        job = self.state.pending.job(self.state.pending.slot_of(beneficiary))
+        ben_id = self.ids[beneficiary]
+        ben_ratio = _ratio(ratio[self.state.tree.leaf(job.path)])
+        for v in victims:
+            run = self.state.running.jobs[v]
+            reason = (
+                f"to make room for job {ben_id} of member {self._member_name(job.member)} "
+                f"(service ratio {ben_ratio}, below its share); member "
+                f"{self._member_name(run.job.member)} is above its share (service ratio "
+                f"{_ratio(ratio[run.leaf])}, by {judge.value})"
+            )
+            self.out.preemptions.append(LivePreemption(self.ids[v], ben_id, requeue_s, reason))
+
+    def _member_name(self, member: int) -> str:
+        members = self.fair.members
+        return (members[member] if member < len(members) else "") or "?"
+
+
+def _ratio(value: float) -> str:
+    return "unserved" if value == float("inf") else f"{value:.2f}"
+
+
+@lru_cache(maxsize=65_536)
+def _posix(instant: str) -> float:
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp()
+
+
+@lru_cache(maxsize=16)
+def _level(containment: str) -> int:
+    return parse_containment(containment).rank
+
+
+def _iso(posix_s: float) -> str:
+    return format_time(datetime.fromtimestamp(posix_s, UTC))
