@@ -146,8 +146,10 @@ def range_nodes(start: int, end: int) -> list[NodeRef]:
     """
     if not 0 <= start < end:
         raise InvalidInputError(f"leaf range [{start}, {end}) is empty or negative")
-    refs: list[NodeRef] = []
     position, count = start, end - start
+    if not count & (count - 1) and not start & (count - 1):  # one aligned complete subtree
+        return [(count.bit_length() - 1, start // count)]
+    refs: list[NodeRef] = []
     for level in range(count.bit_length() - 1, -1, -1):
         if not count >> level & 1:
             continue

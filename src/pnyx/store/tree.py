@@ -80,7 +80,11 @@ def _query(
     params: dict[str, Any]
     if conn.dialect.name == "postgresql":
         stmt: Executable = _PG_LOOKUP[with_head]
-        params = {"levels": [r[0] for r in nodes], "idxs": [r[1] for r in nodes], "seqs": leaves}
+        params = {  # array literals as text: psycopg's list dumper costs more than the query
+            "levels": _pg_array(r[0] for r in nodes),
+            "idxs": _pg_array(r[1] for r in nodes),
+            "seqs": _pg_array(leaves),
+        }
     else:
         stmt = _lookup(len(nodes), len(leaves), with_head)
         params = {f"l{k}": lv for k, (lv, _) in enumerate(nodes)}
@@ -88,12 +92,17 @@ def _query(
         params.update({f"s{k}": seq for k, seq in enumerate(leaves)})
     found: dict[Ref, bytes] = {}
     current = 0 if with_head else -1
-    for lv, ix, h in conn.execute(stmt, params) if (refs or with_head) else ():
+    for lv, ix, h in conn.execute(stmt, params).all() if (refs or with_head) else ():
         if lv == _HEAD_LEVEL:
             current = int(ix)
         else:
             found[(int(lv), int(ix))] = bytes(h)
     return found, current
+
+
+def _pg_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, e.g. ``{1,2,3}``."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 _CHUNK = 100
