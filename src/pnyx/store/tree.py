@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Executable, TextClause, select, text, update
+from sqlalchemy import Connection, TextClause, select, text, update
 
 from pnyx.errors import InvalidInputError
 from pnyx.ledger import merkle
@@ -77,22 +77,28 @@ def _query(
     """(hashes of ``refs`` found (levels 0 and even), the log size or -1 without ``with_head``)."""
     leaves = [ix for lv, ix in refs if lv == 0]
     nodes = [r for r in refs if r[0] != 0]
-    params: dict[str, Any]
+    found: dict[Ref, bytes] = {}
+    current = 0 if with_head else -1
+    if not (refs or with_head):
+        return found, current
+    rows: Sequence[Sequence[Any]]
     if conn.dialect.name == "postgresql":
-        stmt: Executable = _PG_LOOKUP[with_head]
-        params = {  # array literals as text: psycopg's list dumper costs more than the query
+        # Straight to psycopg on the same connection (and transaction, if any): SQLAlchemy's
+        # statement and result layers cost about as much as the query's round trip here.
+        arrays = {  # array literals as text: psycopg's list dumper costs more than the query
             "levels": _pg_array(r[0] for r in nodes),
             "idxs": _pg_array(r[1] for r in nodes),
             "seqs": _pg_array(leaves),
         }
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        rows = driver.execute(_PG_LOOKUP[with_head], arrays).fetchall()
     else:
-        stmt = _lookup(len(nodes), len(leaves), with_head)
         params = {f"l{k}": lv for k, (lv, _) in enumerate(nodes)}
         params.update({f"i{k}": ix for k, (_, ix) in enumerate(nodes)})
         params.update({f"s{k}": seq for k, seq in enumerate(leaves)})
-    found: dict[Ref, bytes] = {}
-    current = 0 if with_head else -1
-    for lv, ix, h in conn.execute(stmt, params).all() if (refs or with_head) else ():
+        rows = conn.execute(_lookup(len(nodes), len(leaves), with_head), params).all()
+    for lv, ix, h in rows:
         if lv == _HEAD_LEVEL:
             current = int(ix)
         else:
@@ -110,15 +116,15 @@ _HEAD_LEVEL = -1  # the row of a lookup with the head that carries log_state's s
 
 # PostgreSQL: one statement text for any number of nodes (joined against arrays), so the
 # server plans it once per connection instead of once per node count.
-_PG_NODES = (
+_PG_NODES = (  # psycopg placeholders: executed on the driver connection
     "SELECT n.level, n.idx, n.hash FROM tree_nodes AS n"
-    " JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx)"
+    " JOIN unnest(CAST(%(levels)s AS smallint[]), CAST(%(idxs)s AS bigint[])) AS w(level, idx)"
     " ON n.level = w.level AND n.idx = w.idx"
     " UNION ALL SELECT CAST(0 AS smallint), e.seq, e.leaf_hash FROM events AS e"
-    " WHERE e.seq = ANY(CAST(:seqs AS bigint[]))"
+    " WHERE e.seq = ANY(CAST(%(seqs)s AS bigint[]))"
 )
 _PG_HEAD = " UNION ALL SELECT CAST(-1 AS smallint), size, root_hash FROM log_state WHERE id = 1"
-_PG_LOOKUP = {False: text(_PG_NODES), True: text(_PG_NODES + _PG_HEAD)}
+_PG_LOOKUP = {False: _PG_NODES, True: _PG_NODES + _PG_HEAD}
 
 
 @functools.lru_cache(maxsize=512)
