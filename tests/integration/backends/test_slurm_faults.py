@@ -113,6 +113,11 @@ def test_a_killed_controller_loses_no_job_and_duplicates_none(slurm: SlurmBacken
     until(lambda: all(running(slurm, j) for j in ids), "the jobs to run")
     # slurmctld saves its job state in batches: a SIGKILL before the save loses the jobs in
     # Slurm itself, so wait until a save after they all ran (under load this takes seconds)
+    # slurmctld saves only when its state is dirty: if it saved just before the jobs were seen
+    # running, no later save comes by itself; one more submission makes the state dirty again,
+    # so a save after this moment (with the three running jobs in it) is sure to follow
+    marker = long_job()
+    slurm.submit(marker)
     seen_running = time.time()
     job_state = Path(cluster_env()["PNYX_SLURM_DIR"]) / "alpha" / "state" / "job_state"
     until(lambda: job_state.stat().st_mtime > seen_running + 0.5, "slurmctld to save its state")
@@ -132,6 +137,7 @@ def test_a_killed_controller_loses_no_job_and_duplicates_none(slurm: SlurmBacken
         assert after[job_id].backend_job_id == backend_id
         assert slurm.submit(next(s for s in specs if s.job_id == job_id)) == backend_id
         assert count_in_squeue(slurm, job_id) == 1
+    slurm.cancel(marker.job_id)
 
 
 def test_a_killed_slurmd_downs_its_node_and_requeues_its_job(slurm: SlurmBackend) -> None:
