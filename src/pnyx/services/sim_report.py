@@ -48,7 +48,11 @@ def get_report(data_dir: Path, name: str) -> SimReport:
     path = reports_dir(data_dir) / name / REPORT_FILE
     if not path.is_file():
         raise NotFoundError(f"no simulator report {name!r}")
-    doc = _read(path)
+    return report_from_doc(name, _read(path))
+
+
+def report_from_doc(name: str, doc: dict[str, Any]) -> SimReport:
+    """A report document (``pnyx.sim.report.build_report``) as the view model."""
     summary = _summary(name, doc)
     return SimReport(**summary.model_dump(), metrics=doc["metrics"], series=doc["series"])
 

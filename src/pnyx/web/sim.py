@@ -127,26 +127,10 @@ def charts(report: SimReport) -> dict[str, Markup]:
     return {k: Markup(v) for k, v in svgs.items()}  # noqa: S704
 
 
-def report_of(name: str, doc: dict[str, Any]) -> SimReport:
-    """A report document (``pnyx.sim.report.build_report``) as the page's model."""
-    m = doc["metrics"]
-    return SimReport(
-        name=name,
-        policy=str(m["policy"]),
-        jobs=int(m["jobs"]),
-        accelerators=int(m["accelerators"]),
-        utilisation=float(m["utilisation"]),
-        mean_wait_s=float(m["wait_s"]["mean"]),
-        share_deviation_pp={k: float(v) for k, v in m["share_deviation_pp"].items()},
-        metrics=m,
-        series=doc["series"],
-    )
-
-
 def standalone_html(doc: dict[str, Any]) -> str:
     """The report as one HTML file that opens without a server: the /sim page's report
     section with its inline SVG plots and the portal's stylesheet inlined."""
-    report = report_of(str(doc.get("name", "report")), doc)
+    report = sim_report.report_from_doc(str(doc.get("name", "report")), doc)
     return ENV.get_template("sim_report_file.html").render(
         report=report,
         charts=charts(report),
