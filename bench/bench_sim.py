@@ -2,14 +2,17 @@
 
     python bench/bench_sim.py [--trace examples/traces/philly.csv] [--accelerators 304]
                               [--start 2017-11-13] [--end 2017-11-20] [--load X] [--seed 0]
-                              [--policies pnyx,fifo,backfill,sjf,las]
+                              [--policies pnyx,fifo,backfill,sjf,las] [--member-days]
 
 Prints one JSON object: the command's settings, the machine, and per policy the DESIGN
 section 8 figures (utilisation, mean / p99 wait, large-job wait, share deviation mean / max,
 Jain's index, lost work %, preempted segments) plus the simulation speed (jobs/s, wall
 seconds). Every policy replays the same workload with the same seed. Each policy's figures
 also go to stderr as one JSON line as soon as it has run (long runs can be watched, and a cut
-run keeps what it measured). For 100,000 accelerators, e.g.:
+run keeps what it measured). ``--member-days`` adds, per policy, each day's utilisation and
+each member-day's signed deviation (entitled - delivered, pp; null where the member had no
+job waiting, so the day does not count): the evidence behind the mean and the max. For
+100,000 accelerators, e.g.:
 
     python bench/bench_sim.py --accelerators 100000 --load 2.5 --start 2017-11-15 \
         --end 2017-11-16 --tick-s 60
@@ -25,8 +28,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from pnyx.sched.priority import water_fill
+from pnyx.sim.metrics import SegmentTable, bucket_bounds, per_bucket, waiting_days
 from pnyx.sim.policies import Policy
-from pnyx.sim.replay import ReplayConfig, peak_rss_mib, prepare, replay
+from pnyx.sim.replay import ReplayConfig, enacted_shares, peak_rss_mib, prepare, replay
+from pnyx.sim.trace import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +58,37 @@ def row(out: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def member_days(work: Workload, seg: SegmentTable, capacity: int) -> dict[str, Any]:
+    """Per day the utilisation (%) and per member-day entitled - delivered (pp, DESIGN section
+    8, signed; None where the member-day does not count)."""
+    shares = enacted_shares(work.members, None)
+    n, bounds = shares.size, bucket_bounds(work.window_s)
+    order = np.lexsort((seg.start_s, seg.job))
+    first = np.concatenate([[True], seg.job[order][1:] != seg.job[order][:-1]])
+    final_end = np.maximum.reduceat(seg.end_s[order], np.flatnonzero(first))
+    rows = order[first]
+    acc = seg.accelerators.astype(float)
+    demand = per_bucket(seg.member[rows], acc[rows], seg.submit_s[rows], final_end, bounds, n)
+    delivered = per_bucket(seg.member, acc, seg.start_s, seg.end_s, bounds, n)
+    room = capacity * np.diff(bounds)
+    entitled = np.stack(
+        [water_fill(room[d], demand[:, d], shares) for d in range(room.size)], axis=1
+    )
+    counted = waiting_days(seg, bounds, n)
+    deviation = (entitled - delivered) / room * 100.0
+    return {
+        "day_utilisation_pct": [round(float(x), 2) for x in delivered.sum(0) / room * 100.0],
+        "day_demand_pct": [round(float(x), 1) for x in demand.sum(0) / room * 100.0],
+        "deviation_pp": {
+            m: [
+                round(float(deviation[i, d]), 3) if counted[i, d] else None
+                for d in range(room.size)
+            ]
+            for i, m in enumerate(work.members)
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", type=Path, default=ROOT / "examples/traces/philly.csv")
@@ -60,6 +99,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tick-s", type=float, default=0.0)
     parser.add_argument("--policies", default=",".join(p.value for p in Policy))
+    parser.add_argument("--member-days", action="store_true")
     args = parser.parse_args()
     start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
     base = ReplayConfig(args.accelerators, "pnyx", seed=args.seed, tick_s=args.tick_s)
@@ -67,8 +107,10 @@ def main() -> None:
     table = {}
     for name in args.policies.split(","):
         config = ReplayConfig(args.accelerators, name, seed=args.seed, tick_s=args.tick_s)
-        out, _ = replay(work, config)
+        out, seg = replay(work, config)
         table[name] = row(out)
+        if args.member_days:
+            table[name]["member_days"] = member_days(work, seg, args.accelerators)
         print(json.dumps({name: table[name]}), file=sys.stderr, flush=True)
     print(
         json.dumps(

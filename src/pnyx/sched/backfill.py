@@ -97,33 +97,71 @@ def plan_reservation(
     ix = forecast.index
     claimed = claimed_by(ix.fac.n_nodes, earlier)
     times = forecast.times
-    last = _try(forecast, job, float(times[-1]), claimed)
-    if last is None:
+    fits = _Fits(forecast, job, claimed)
+    if not fits(float(times[-1])):
         return None
     # The smallest index where the job fits (room only grows with time): gallop from "now",
     # then bisect the bracket; the same index a bisection of the whole range finds, in
-    # O(log k) tries for an answer k (blocked small jobs fit at one of the first ends).
-    lo, hi, found, step = 0, times.size - 1, last, 1
+    # O(log k) tries for an answer k (blocked small jobs fit at one of the first ends). The
+    # tries only ask whether it fits; the placement is made once, at that index.
+    lo, hi, step = 0, times.size - 1, 1
     while lo + step - 1 < hi:
         probe = lo + step - 1
-        attempt = _try(forecast, job, float(times[probe]), claimed)
-        if attempt is not None:
-            hi, found = probe, attempt
+        if fits(float(times[probe])):
+            hi = probe
             break
         lo, step = probe + 1, 2 * step
     while lo < hi:
         mid = (lo + hi) // 2
-        attempt = _try(forecast, job, float(times[mid]), claimed)
-        if attempt is None:
-            lo = mid + 1
+        if fits(float(times[mid])):
+            hi = mid
         else:
-            hi, found = mid, attempt
+            lo = mid + 1
+    found = _try(forecast, job, float(times[hi]), claimed)
+    assert found is not None, "the fit test and placement disagree"
     placement, rel = found
     alloc = placement.allocation
     reservation = Reservation(
         job.job_id, job.project, job.exclusive, float(times[hi]), alloc, placement.type_code
     )
     return reservation, _hold(ix, job, alloc, rel, claimed)
+
+
+class _Fits:
+    """``fits(t)``: would :func:`~pnyx.sched.placement.place` find room for ``job`` in the
+    forecast at ``t`` (less ``claimed``)? Without placing: on some acceptable type, some
+    cluster's usable capacity (accelerators when packing, nodes with ``per_node`` free for a
+    gang) reaches the job's need, which is exactly when one of placement's three rules
+    (one node, one pod, the fewest pods of one cluster) succeeds. The masks that do not
+    depend on ``t`` are computed once."""
+
+    def __init__(self, forecast: Forecast, job: JobRequest, claimed: IntArray) -> None:
+        self.forecast, self.job, self.claimed = forecast, job, claimed
+        fac = forecast.index.fac
+        self.fac = fac
+        ok = forecast.up & (forecast.level >= job.containment)
+        self.ok = [ok & (fac.type_code == t) for t in job.types]
+        self.open_or_mine = (forecast.owner == FREE_OWNER) | (forecast.owner == job.project)
+
+    def __call__(self, t: float) -> bool:
+        f, job, fac = self.forecast, self.job, self.fac
+        base = f.now_free + f.released_by(t)
+        idle = base == f.total
+        free = np.maximum(base - self.claimed, 0)
+        if job.exclusive:  # as usable_array, with the owner at t (none once idle)
+            owner = np.where(idle, FREE_OWNER, f.owner)
+            allowed = (owner == job.project) | ((owner == FREE_OWNER) & (free == fac.total))
+        else:  # the same, shorter: an idle node has no owner
+            allowed = idle | self.open_or_mine
+        g = job.per_node or 0
+        for ok in self.ok:
+            usable = np.where(ok & allowed, free, 0)
+            weights = (usable >= g) & (usable > 0) if g else usable
+            per_pod = np.bincount(fac.pod, weights=weights, minlength=fac.n_pods)
+            per_cluster = np.bincount(fac.pod_cluster, weights=per_pod, minlength=fac.n_clusters)
+            if bool((per_cluster >= job.need).any()):
+                return True
+        return False
 
 
 def _try(

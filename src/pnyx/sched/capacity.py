@@ -77,12 +77,17 @@ class CapacityIndex:
         self._tc_idle_free: list[int] = [0] * rows
         self._static: tuple[IntArray, BoolArray, IntArray] | None = None
         """Owner, up and level arrays for :meth:`arrays`, until one of them changes."""
+        self._room: IntArray = fac.total.astype(np.int64)
+        """Free + held per node as of the last :meth:`arrays`, then patched at ``_dirty``."""
+        self._dirty: list[int] = []
+        """Nodes whose free or held count may have changed since the last :meth:`arrays`."""
         self._open_rows: dict[tuple[int, int, bool], tuple[list[list[int]], list[int]]] = {}
         """(type, level, exclusive) -> the count rows and bucket bases a best-fit search reads
         (only levels some node of the type has; cleared when a node's level changes)."""
         for node in range(n):
             self._count(node, 1)
         self._flush()
+        self._dirty.clear()
 
     def _layout_groups(self) -> None:
         fac = self.fac
@@ -110,6 +115,7 @@ class CapacityIndex:
         buckets and per-(type, level) counters at once, and the group arrays at the next
         :meth:`_flush`.
         """
+        self._dirty.append(n)
         if not self.up[n]:
             return
         owner = self.owner[n]
@@ -141,6 +147,7 @@ class CapacityIndex:
     def _shift(self, n: int, f0: int, f1: int) -> None:
         """An open, up node's free count goes from ``f0`` to ``f1`` (owner unchanged): the
         net effect of ``_count(n, -1)``, the change, ``_count(n, 1)`` in one step."""
+        self._dirty.append(n)
         c, t, total = self.level[n], self._type[n], self._total[n]
         group = self._slot[n] + (MAX_LEVEL - c) * self._stride[n]
         row = t * LEVELS + c
@@ -208,10 +215,18 @@ class CapacityIndex:
         capacity (taken from the hold first). Raises ConflictError rather than over-allocate
         or break exclusivity; nothing is changed then.
         """
+        free, owner, up = self.free, self.owner, self.up
+        if len(nodes) == 1 and len(counts) == 1 and not exclusive and not use_held:
+            # the common case, checked and applied at once: one open node with room
+            n, c = nodes[0], counts[0]
+            f0 = free[n]
+            if 1 <= c <= f0 and up[n] and owner[n] == FREE_OWNER:
+                free[n] = f0 - c
+                self._shift(n, f0, f0 - c)
+                return
         for n, c in zip(nodes, counts, strict=True):
             self._check_allocation(n, c, project, exclusive, use_held)
         fast = not exclusive and not use_held
-        free, owner, up = self.free, self.owner, self.up
         for n, c in zip(nodes, counts, strict=True):
             if fast and up[n] and owner[n] == FREE_OWNER:
                 f0 = free[n]
@@ -241,6 +256,13 @@ class CapacityIndex:
     def release(self, nodes: Sequence[int], counts: Sequence[int]) -> None:
         """Give back accelerators of a finished job; a node left empty loses its owner."""
         free, held, total, owner, up = self.free, self.held, self._total, self.owner, self.up
+        if len(nodes) == 1 and len(counts) == 1:  # one open node: checked and applied at once
+            n, c = nodes[0], counts[0]
+            f0 = free[n]
+            if f0 + held[n] + c <= total[n] and up[n] and owner[n] == FREE_OWNER:
+                free[n] = f0 + c
+                self._shift(n, f0, f0 + c)
+                return
         for n, c in zip(nodes, counts, strict=True):
             if free[n] + held[n] + c > total[n]:
                 raise ConflictError(f"node {n}: releasing {c} would exceed its total")
@@ -285,6 +307,8 @@ class CapacityIndex:
         for n in self._planned:
             self.plan[n] = FREE_OWNER
         self._planned.clear()
+        if len(self._dirty) > 4 * self.fac.n_nodes:
+            self._dirty = list(set(self._dirty))
 
     def set_up(self, node: int, up: bool) -> None:
         """Take a node out of service (failure, drain) or bring it back."""
@@ -430,11 +454,16 @@ class CapacityIndex:
     def arrays(self) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
         """Whole-facility arrays: free + held, owner, up, level (for forecasts).
 
-        Owner, up and level are shared read-only arrays, rebuilt only after one changes.
+        Owner, up and level are shared read-only arrays, rebuilt only after one changes; free
+        + held is a fresh copy, patched from the last call's at the nodes changed since.
         """
-        free = np.array(self.free, dtype=np.int64)
-        if self._held_nodes:
-            free += np.array(self.held, dtype=np.int64)
+        dirty, room = self._dirty, self._room
+        if dirty:
+            nodes = list(set(dirty))
+            dirty.clear()
+            now_free, held = self.free, self.held
+            room[nodes] = [now_free[n] + held[n] for n in nodes]
+        free = room.copy()
         if self._static is None:
             owner = np.asarray(self.owner, dtype=np.int64)
             up = np.asarray(self.up, dtype=np.bool_)

@@ -20,7 +20,7 @@ EXCLUSIVE_LEVEL = 3
 """From this containment level on, a job never shares a node with another project."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class JobRequest:
     """What a job asks for.
 
@@ -51,11 +51,34 @@ class JobRequest:
     need: int = field(init=False, repr=False, compare=False)
     """The placement's size: nodes for a gang shape, accelerators when packing freely."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        job_id: int,
+        project: int,
+        member: int,
+        programme: int,
+        user: int,
+        accelerators: int,
+        per_node: int | None,
+        types: tuple[int, ...],
+        containment: int,
+        time_limit_s: float,
+        submit_s: float,
+        preemptible: bool = False,
+        checkpoint_interval_s: float | None = None,
+        attained_accel_s: float = 0.0,
+    ) -> None:
+        # one per submission: the fields go straight into the instance's dict, not through
+        # the frozen class's object.__setattr__ per field (the instance stays frozen)
+        d = self.__dict__
+        d["job_id"], d["project"], d["member"] = job_id, project, member
+        d["programme"], d["user"], d["accelerators"] = programme, user, accelerators
+        d["per_node"], d["types"], d["containment"] = per_node, types, containment
+        d["time_limit_s"], d["submit_s"], d["preemptible"] = time_limit_s, submit_s, preemptible
+        d["checkpoint_interval_s"], d["attained_accel_s"] = checkpoint_interval_s, attained_accel_s
         self._check()
-        object.__setattr__(self, "exclusive", self.containment >= EXCLUSIVE_LEVEL)
-        need = self.accelerators // self.per_node if self.per_node else self.accelerators
-        object.__setattr__(self, "need", need)
+        d["exclusive"] = containment >= EXCLUSIVE_LEVEL
+        d["need"] = accelerators // per_node if per_node else accelerators
 
     def _check(self) -> None:
         if self.accelerators < 1:
@@ -100,6 +123,10 @@ class Allocation:
 
     nodes: tuple[int, ...]
     counts: tuple[int, ...]
+
+    def __init__(self, nodes: tuple[int, ...], counts: tuple[int, ...]) -> None:
+        d = self.__dict__  # fast init of a frozen instance, as RunningJob's
+        d["nodes"], d["counts"] = nodes, counts
 
     @classmethod
     def of(cls, nodes: list[int], counts: list[int]) -> Allocation:
@@ -241,6 +268,23 @@ class RunningJob:
     rate: float
     backfilled: bool = False
 
+    def __init__(
+        self,
+        job: JobRequest,
+        start_s: float,
+        allocation: Allocation,
+        type_code: int,
+        leaf: int,
+        rate: float,
+        backfilled: bool = False,
+    ) -> None:
+        # one per started job: writing the fields directly skips the frozen class's
+        # object.__setattr__ per field (the instance stays frozen)
+        d = self.__dict__
+        d["job"], d["start_s"], d["allocation"] = job, start_s, allocation
+        d["type_code"], d["leaf"], d["rate"] = type_code, leaf, rate
+        d["backfilled"] = backfilled
+
     @property
     def expected_end_s(self) -> float:
         """When its time limit runs out."""
@@ -249,23 +293,61 @@ class RunningJob:
 
 @dataclass
 class RunningTable:
-    """Running jobs, plus one flat entry per (job, node) for vectorised release forecasts."""
+    """Running jobs, plus one flat entry per (job, node) for vectorised release forecasts.
+
+    The first entry of each job (its *head*) also carries per-job columns (fair-share leaf,
+    start, charge rate, accelerators, preemptible, checkpoint interval, attained service), so
+    that preemption finds its candidate victims with vector operations. Entries are appended
+    in start order and compaction keeps their order, so the heads of the live jobs
+    (:meth:`live_jobs`) come in the order of ``jobs`` (a dict, in insertion order).
+    """
 
     jobs: dict[int, RunningJob] = field(default_factory=dict)
     node: IntArray = field(default_factory=lambda: np.zeros(1024, dtype=np.int64))
     count: IntArray = field(default_factory=lambda: np.zeros(1024, dtype=np.int64))
     end_s: FloatArray = field(default_factory=lambda: np.zeros(1024))
     job_id: IntArray = field(default_factory=lambda: np.zeros(1024, dtype=np.int64))
+    head: BoolArray = field(default_factory=lambda: np.zeros(1024, dtype=np.bool_))
+    """True at the first entry of a job; the columns below are meaningful there only, and
+    only after :meth:`live_jobs` (which writes those of the jobs added since)."""
+    leaf: IntArray = field(default_factory=lambda: np.zeros(1024, dtype=np.int64))
+    start_s: FloatArray = field(default_factory=lambda: np.zeros(1024))
+    rate: FloatArray = field(default_factory=lambda: np.zeros(1024))
+    accelerators: IntArray = field(default_factory=lambda: np.zeros(1024, dtype=np.int64))
+    preemptible: BoolArray = field(default_factory=lambda: np.zeros(1024, dtype=np.bool_))
+    checkpoint_s: FloatArray = field(default_factory=lambda: np.zeros(1024))
+    """The job's checkpoint interval (0: none)."""
+    attained_accel_s: FloatArray = field(default_factory=lambda: np.zeros(1024))
     _first: dict[int, int] = field(default_factory=dict)
+    _staged: list[tuple[int, int, float, float, int, bool, float, float]] = field(
+        default_factory=list
+    )
+    """Per-job columns of jobs added since the last :meth:`_write_heads`, by head entry."""
     _used: int = 0
     _dead: int = 0
     _by_end: IntArray | None = None
     """Entries ``0 .. _by_end_upto`` ordered by (expected end, entry), dead ones included."""
     _by_end_upto: int = 0
 
+    COLUMNS = (
+        "node",
+        "count",
+        "end_s",
+        "job_id",
+        "head",
+        "leaf",
+        "start_s",
+        "rate",
+        "accelerators",
+        "preemptible",
+        "checkpoint_s",
+        "attained_accel_s",
+    )
+
     def add(self, run: RunningJob) -> None:
         """Record a started job."""
-        job_id = run.job.job_id
+        job = run.job
+        job_id = job.job_id
         if job_id in self.jobs:
             raise ConflictError(f"job {job_id} is already running")
         alloc = run.allocation
@@ -281,16 +363,27 @@ class RunningTable:
             self.count[a:b] = alloc.counts
             self.end_s[a:b] = run.expected_end_s
             self.job_id[a:b] = job_id
+        # the per-job columns are written in bulk when read (see _write_heads)
+        self._staged.append(
+            (
+                a,
+                run.leaf,
+                run.start_s,
+                run.rate,
+                job.accelerators,
+                job.preemptible,
+                job.checkpoint_interval_s or 0.0,
+                job.attained_accel_s,
+            )
+        )
         self.jobs[job_id] = run
         self._first[job_id] = a
         self._used = b
 
     def _reserve(self, need: int) -> None:
         size = max(need, 2 * self.node.size)
-        self.node = _grow(self.node, size)
-        self.count = _grow(self.count, size)
-        self.end_s = _grow(self.end_s, size)
-        self.job_id = _grow(self.job_id, size)
+        for name in self.COLUMNS:
+            setattr(self, name, _grow(getattr(self, name), size))
 
     def remove(self, job_id: int) -> RunningJob:
         """Forget a finished, failed or preempted job and return it."""
@@ -308,11 +401,32 @@ class RunningTable:
             self._compact()
         return run
 
+    def _write_heads(self) -> None:
+        """Write the staged per-job columns (one vector assignment per column, not eight
+        scalar ones per started job)."""
+        staged = self._staged
+        if not staged:
+            return
+        at, leaf, start, rate, acc, preemptible, checkpoint, attained = zip(*staged, strict=True)
+        staged.clear()
+        heads = np.array(at, dtype=np.int64)
+        self.head[heads] = True
+        self.leaf[heads] = leaf
+        self.start_s[heads] = start
+        self.rate[heads] = rate
+        self.accelerators[heads] = acc
+        self.preemptible[heads] = preemptible
+        self.checkpoint_s[heads] = checkpoint
+        self.attained_accel_s[heads] = attained
+
     def _compact(self) -> None:
-        live = np.flatnonzero(self.count[: self._used] > 0)
-        for name in ("node", "count", "end_s", "job_id"):
+        self._write_heads()
+        used = self._used
+        live = np.flatnonzero(self.count[:used] > 0)
+        for name in self.COLUMNS:
             arr = getattr(self, name)
             arr[: live.size] = arr[live]
+        self.head[live.size : used] = False  # entries appended later start as non-heads
         self._used, self._dead = int(live.size), 0
         self._by_end = None
         ids = self.job_id[: self._used]
@@ -323,6 +437,16 @@ class RunningTable:
         """Live (node, count, expected end) entries; counts of finished jobs are zero."""
         u = self._used
         return self.node[:u], self.count[:u], self.end_s[:u]
+
+    def live_jobs(self) -> IntArray:
+        """The head entry of every running job, in the order of ``jobs`` (start order)."""
+        self._write_heads()
+        u = self._used
+        return np.flatnonzero(self.head[:u] & (self.count[:u] > 0))
+
+    def head_of(self, job_id: int) -> int | None:
+        """The head entry of running ``job_id`` (None when it is not running)."""
+        return self._first.get(job_id)
 
     def by_end(self) -> IntArray:
         """Live entries ordered by expected end, ties by entry (a stable argsort of the live

@@ -43,6 +43,13 @@ class Placement:
     pods: int
     leftover: int
 
+    def __init__(
+        self, allocation: Allocation, type_code: int, tier: int, pods: int, leftover: int
+    ) -> None:
+        d = self.__dict__  # fast init of a frozen instance (one per placement tried)
+        d["allocation"], d["type_code"], d["tier"] = allocation, type_code, tier
+        d["pods"], d["leftover"] = pods, leftover
+
 
 def place(
     view: CapacityView, job: JobRequest, types: tuple[int, ...] | None = None

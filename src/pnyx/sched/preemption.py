@@ -30,6 +30,8 @@ beneficiary (with ``by_member``: its member) gets no second plan. Pure: no I/O, 
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,7 +42,7 @@ import numpy as np
 from pnyx.errors import InvalidInputError
 from pnyx.sched.capacity import FREE_OWNER
 from pnyx.sched.facility import FloatArray, IntArray
-from pnyx.sched.jobs import JobRequest, RunningJob
+from pnyx.sched.jobs import JobRequest, RunningJob, RunningTable
 from pnyx.sched.placement import place
 from pnyx.sched.priority import water_fill
 from pnyx.sched.views import ArrayView
@@ -207,46 +209,102 @@ def plan_member_preemptions(state: SchedulerState, now_s: float) -> list[Preempt
     busy = {int(member[q.leaf[q.slot_of(j)]]) for j in state.awaiting if j in q}
     deficit = np.where(gap > slack, np.minimum(gap, waited), 0.0)
     deficit[list(busy)] = 0.0
-    if not (deficit > 0).any():
-        return []
     over = excess > slack
-    runs = [
-        run
-        for run in state.running.jobs.values()
-        if over[member[run.leaf]]
-        and run.job.preemptible
-        and run.job.job_id not in state.preempting
-        and now_s - run.start_s >= policy.min_run_s
-    ]
+    if not (deficit > 0).any() or not over.any():
+        return []
+    rt = state.running
+    heads = _available(state, now_s, policy.min_run_s)
+    heads = heads[over[member[rt.leaf[heads]]]]
+    if not heads.size:
+        return []
+    cand_member = member[rt.leaf[heads]]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(entitled > 0, running / entitled, np.inf)
-    runs.sort(key=lambda r: (-float(ratio[member[r.leaf]]), r.expected_end_s - now_s))
+    # most over-served member first, then nearest its limit; ties in start order (stable)
+    order = np.lexsort((rt.end_s[heads] - now_s, -ratio[cand_member]))
+    walk = _Walk(rt.job_id[heads[order]], cand_member[order], rt.rate[heads[order]], excess)
     plans = []
-    taken: set[int] = set()
     for m in np.argsort(-deficit, kind="stable").tolist():
         if deficit[m] <= 0:
             break
-        victims: list[RunningJob] = []
-        need = float(deficit[m])
-        for run in runs:
-            v = member[run.leaf]
-            if need <= 0 or len(victims) >= policy.max_victims:
-                break
-            if run.job.job_id in taken or run.rate > excess[v]:
-                continue
-            victims.append(run)
-            taken.add(run.job.job_id)
-            excess[v] -= run.rate
-            need -= run.rate
+        chosen = walk.take(float(deficit[m]), policy.max_victims)
+        victims = [rt.jobs[j] for j in walk.ids[chosen].tolist()]
         mine = slots[ripe & (job_member == m)]
         top = q.job(int(mine[np.argmin(q.submit_s[mine])]))
         if victims and _fits_after(state, top, victims)(len(victims)):
             plans.append(_commit(state, policy, top, victims, now_s))
             continue
-        for run in victims:
-            taken.discard(run.job.job_id)
-            excess[member[run.leaf]] += run.rate
+        walk.give_back(chosen)
     return plans
+
+
+class _Walk:
+    """The victims' greedy walk of :func:`plan_member_preemptions` over the ordered candidates.
+
+    A member's walk takes each candidate not taken yet whose rate fits its member's remaining
+    excess, until the need is met or ``max_victims`` are taken. Candidates that cannot fit at
+    the start of a walk never fit during it (excess only shrinks, taken only grows), so the
+    walk visits only the others, and jumps over the rest of a block of one member's
+    candidates once that member's excess is below its smallest candidate.
+    """
+
+    def __init__(self, ids: IntArray, members: IntArray, rates: FloatArray, excess: FloatArray):
+        self.ids, self.members, self.rates = ids, members, rates
+        self.excess: list[float] = excess.tolist()
+        self.taken = np.zeros(ids.size, dtype=np.bool_)
+        smallest = np.full(excess.size, np.inf)
+        np.minimum.at(smallest, members, rates)
+        self.smallest: list[float] = smallest.tolist()
+
+    def take(self, need: float, max_victims: int) -> list[int]:
+        """Positions taken for one member's ``need`` (the same as a walk over all of them)."""
+        excess, smallest = self.excess, self.smallest
+        ok = ~self.taken & (self.rates <= np.asarray(excess)[self.members])
+        at = np.flatnonzero(ok)
+        if not at.size:
+            return []
+        members = self.members[at]
+        blocks = (np.flatnonzero(members[1:] != members[:-1]) + 1).tolist()
+        pos, members_l, rates = at.tolist(), members.tolist(), self.rates[at].tolist()
+        chosen: list[int] = []
+        i, n = 0, len(pos)
+        while i < n:
+            if need <= 0 or len(chosen) >= max_victims:
+                break
+            v, r = members_l[i], rates[i]
+            if r > excess[v]:
+                if excess[v] < smallest[v]:
+                    k = bisect_right(blocks, i)
+                    i = blocks[k] if k < len(blocks) else n
+                else:
+                    i += 1
+                continue
+            chosen.append(pos[i])
+            excess[v] -= r
+            need -= r
+            i += 1
+        self.taken[chosen] = True
+        return chosen
+
+    def give_back(self, chosen: list[int]) -> None:
+        """Undo :meth:`take` (the plan was not kept)."""
+        excess = self.excess
+        for c in chosen:
+            excess[int(self.members[c])] += float(self.rates[c])
+        self.taken[chosen] = False
+
+
+def _available(state: SchedulerState, now_s: float, min_run_s: float) -> IntArray:
+    """Head entries of the running preemptible jobs not being preempted that started at
+    least ``min_run_s`` ago, in start order."""
+    rt = state.running
+    heads = rt.live_jobs()
+    ok = rt.preemptible[heads] & (now_s - rt.start_s[heads] >= min_run_s)
+    if state.preempting:
+        busy = [h for j in state.preempting if (h := rt.head_of(j)) is not None]
+        ok &= ~np.isin(heads, busy)
+    out: IntArray = heads[ok]
+    return out
 
 
 def entitlement_gap(
@@ -284,50 +342,59 @@ def _victims(
     state: SchedulerState, policy: PreemptionPolicy, job: JobRequest, now_s: float
 ) -> list[RunningJob] | None:
     """The candidate victims in order of preference, or None when ``job`` may not preempt."""
+    rt = state.running
     if policy.judge is Judge.ATTAINED:
         threshold = policy.attained_threshold_accel_s
         if job.attained_accel_s >= threshold:
             return None
-        runs = [
-            run
-            for run in state.running.jobs.values()
-            if run.job.preemptible
-            and run.job.job_id not in state.preempting
-            and _attained(run, now_s) >= threshold
-        ]
-        runs.sort(key=lambda r: (-_attained(r, now_s), _at_risk(r, now_s)))
-        return runs[: policy.max_victims]
+        heads = _available(state, now_s, -math.inf)
+        attained = _attained(rt, heads, now_s)
+        keep = attained >= threshold
+        heads, attained = heads[keep], attained[keep]
+        order = np.lexsort((_at_risk(rt, heads, now_s), -attained))
+        return _runs(rt, heads[order[: policy.max_victims]])
     member_lf = member_service(state, policy.judge)
     if member_lf[state.tree.leaf(job.path)] < 1.0:
         return None
     return _candidates(state, job, member_lf, now_s)[: policy.max_victims]
 
 
-def _attained(run: RunningJob, now_s: float) -> float:
+def _runs(rt: RunningTable, heads: IntArray) -> list[RunningJob]:
+    return [rt.jobs[j] for j in rt.job_id[heads].tolist()]
+
+
+def _attained(rt: RunningTable, heads: IntArray, now_s: float) -> FloatArray:
     """Service received so far: before the last requeue plus this run."""
-    return run.job.attained_accel_s + (now_s - run.start_s) * run.job.accelerators
+    out: FloatArray = (
+        rt.attained_accel_s[heads] + (now_s - rt.start_s[heads]) * rt.accelerators[heads]
+    )
+    return out
 
 
 def _candidates(
     state: SchedulerState, job: JobRequest, member_lf: FloatArray, now_s: float
 ) -> list[RunningJob]:
-    runs = [
-        run
-        for run in state.running.jobs.values()
-        if run.job.preemptible
-        and run.job.member != job.member
-        and run.job.job_id not in state.preempting
-        and member_lf[run.leaf] < 1.0
-    ]
-    return sorted(runs, key=lambda r: (float(member_lf[r.leaf]), _at_risk(r, now_s)))
+    """Preemptible running jobs of other members below their share, least served first,
+    then least work at risk, ties in start order."""
+    rt = state.running
+    heads = _available(state, now_s, -math.inf)
+    member, _ = state.tree.members()
+    leaf = rt.leaf[heads]
+    lf = member_lf[leaf]
+    keep = (member[leaf] != member[state.tree.leaf(job.path)]) & (lf < 1.0)
+    heads, lf = heads[keep], lf[keep]
+    order = np.lexsort((_at_risk(rt, heads, now_s), lf))
+    return _runs(rt, heads[order])
 
 
-def _at_risk(run: RunningJob, now_s: float) -> float:
+def _at_risk(rt: RunningTable, heads: IntArray, now_s: float) -> FloatArray:
     """Accelerator-seconds since the last periodic checkpoint (all of it without any)."""
-    elapsed = now_s - run.start_s
-    interval = run.job.checkpoint_interval_s
-    since = elapsed % interval if interval else elapsed
-    return since * run.job.accelerators
+    elapsed = now_s - rt.start_s[heads]
+    interval = rt.checkpoint_s[heads]
+    has = interval > 0
+    since = np.where(has, np.remainder(elapsed, np.where(has, interval, 1.0)), elapsed)
+    out: FloatArray = since * rt.accelerators[heads]
+    return out
 
 
 def _fewest(state: SchedulerState, job: JobRequest, victims: list[RunningJob]) -> int | None:

@@ -225,36 +225,97 @@ def _normalise(values: FloatArray, parent: IntArray) -> FloatArray:
 
 
 class UsageTracker:
-    """Decayed usage per fair-share leaf, with the charge rate of each leaf's running jobs."""
+    """Decayed usage per fair-share leaf, with the charge rate of each leaf's running jobs.
+
+    ``usage``, ``rate``, ``waiting`` and ``demand`` read as float arrays of at least one entry
+    per leaf (writes into them are kept). Inside, they are plain lists over the leaves seen
+    so far, so that :meth:`advance`, which runs at every distinct event time, costs two short
+    list comprehensions rather than a dozen array operations; each element follows the same
+    floating-point operations as the array expressions ``usage * a + rate * c`` and
+    ``demand * a + (rate + waiting) * c`` would.
+    """
 
     def __init__(self, half_life_s: float, now_s: float = 0.0) -> None:
         if not half_life_s > 0:
             raise InvalidInputError("half_life_s must be > 0 (e.g. 604800 for one week)")
         self.half_life_s = half_life_s
         self.now_s = now_s
-        self.usage: FloatArray = np.zeros(64)
-        self.rate: FloatArray = np.zeros(64)
-        self.waiting: FloatArray = np.zeros(64)
-        """Accelerators each leaf has pending (set by the pass, see :meth:`set_waiting`)."""
-        self.demand: FloatArray = np.zeros(64)
-        """Decayed integral of each leaf's demand: running (charged) + waiting accelerators."""
+        self._size = 64
+        """Length of the arrays handed out (room for the leaves, doubled when short)."""
+        self._u: list[float] = []
+        self._r: list[float] = []
+        self._w: list[float] = []
+        self._d: list[float] = []
+        self._out: dict[str, FloatArray] = {}
+        """Arrays handed out since the lists last changed (callers may write into them)."""
         self.span_s = 0.0
         """Decayed integral of 1 over the same time: capacity x ``span_s`` is the decayed
         integral of the facility's capacity."""
 
+    @property
+    def usage(self) -> FloatArray:
+        """Decayed usage (accelerator-seconds, billed) per leaf."""
+        return self._array("_u")
+
+    @property
+    def rate(self) -> FloatArray:
+        """What each leaf's running jobs charge per second now."""
+        return self._array("_r")
+
+    @property
+    def waiting(self) -> FloatArray:
+        """Accelerators each leaf has pending (set by the pass, see :meth:`set_waiting`)."""
+        return self._array("_w")
+
+    @property
+    def demand(self) -> FloatArray:
+        """Decayed integral of each leaf's demand: running (charged) + waiting accelerators."""
+        return self._array("_d")
+
+    def _array(self, name: str) -> FloatArray:
+        out = self._out.get(name)
+        if out is None:
+            values: list[float] = getattr(self, name)
+            out = np.zeros(self._size)
+            out[: len(values)] = values
+            self._out[name] = out
+        return out
+
+    def _absorb(self) -> None:
+        """Take back what was written into the arrays handed out."""
+        n = len(self._u)
+        for arr in self._out.values():
+            hit = np.flatnonzero(arr[n:])
+            if hit.size:
+                self._extend(n + int(hit[-1]) + 1)
+                n = len(self._u)
+        for name, arr in self._out.items():
+            setattr(self, name, arr[:n].tolist())
+        self._out.clear()
+
+    def _extend(self, leaves: int) -> None:
+        more = [0.0] * (leaves - len(self._u))
+        self._u += more
+        self._r += more
+        self._w += more
+        self._d += more
+
     def ensure(self, leaves: int) -> None:
         """Make room for ``leaves`` leaves."""
-        if leaves > self.usage.size:
-            size = max(leaves, 2 * self.usage.size)
-            for name in ("usage", "rate", "waiting", "demand"):
-                arr = getattr(self, name)
-                setattr(self, name, np.concatenate([arr, np.zeros(size - arr.size)]))
+        if leaves > len(self._u):
+            if self._out:
+                self._absorb()
+            if leaves > self._size:
+                self._size = max(leaves, 2 * self._size)
+            self._extend(leaves)
 
     def set_waiting(self, waiting: FloatArray) -> None:
         """The accelerators each leaf has pending from now on (until the next call)."""
         self.ensure(waiting.size)
-        self.waiting[:] = 0.0
-        self.waiting[: waiting.size] = waiting
+        if self._out:
+            self._absorb()
+        values = waiting.tolist()
+        self._w = values + [0.0] * (len(self._u) - len(values))
 
     def advance(self, now_s: float) -> None:
         """Decay usage to ``now_s`` and add what running jobs used meanwhile."""
@@ -263,22 +324,33 @@ class UsageTracker:
             raise InvalidInputError(f"time went backwards: {now_s} < {self.now_s}")
         if dt == 0:
             return
+        if self._out:
+            self._absorb()
         a = 0.5 ** (dt / self.half_life_s)
         lam = math.log(2) / self.half_life_s
-        self.usage = self.usage * a + self.rate * ((1 - a) / lam)
-        self.demand = self.demand * a + (self.rate + self.waiting) * ((1 - a) / lam)
-        self.span_s = self.span_s * a + (1 - a) / lam
+        c = (1 - a) / lam
+        rate = self._r
+        self._u = [u * a + r * c for u, r in zip(self._u, rate, strict=True)]
+        self._d = [d * a + (r + w) * c for d, r, w in zip(self._d, rate, self._w, strict=True)]
+        self.span_s = self.span_s * a + c
         self.now_s = now_s
 
     def add_rate(self, leaf: int, delta: float) -> None:
         """A job of ``leaf`` started (delta > 0) or stopped (delta < 0) charging."""
-        self.ensure(leaf + 1)
-        self.rate[leaf] = max(0.0, self.rate[leaf] + delta)
+        rate = self._r
+        if leaf >= len(rate) or self._out:
+            self.ensure(leaf + 1)
+            if self._out:
+                self._absorb()
+            rate = self._r
+        rate[leaf] = max(0.0, rate[leaf] + delta)
 
     def charge(self, leaf: int, amount: float) -> None:
         """Add usage directly (e.g. from an accounting record)."""
         self.ensure(leaf + 1)
-        self.usage[leaf] += amount
+        if self._out:
+            self._absorb()
+        self._u[leaf] += amount
 
 
 def priorities(

@@ -63,6 +63,19 @@ class Start:
     one_pod_possible: bool = False
     """A multi-node job some single pod had room for when it started."""
 
+    def __init__(
+        self,
+        job_id: int,
+        allocation: Allocation,
+        type_code: int,
+        backfilled: bool,
+        pods: int = 1,
+        one_pod_possible: bool = False,
+    ) -> None:
+        d = self.__dict__  # fast init of a frozen instance (one per started job)
+        d["job_id"], d["allocation"], d["type_code"] = job_id, allocation, type_code
+        d["backfilled"], d["pods"], d["one_pod_possible"] = backfilled, pods, one_pod_possible
+
 
 @dataclass(frozen=True)
 class Requeue:
@@ -151,8 +164,10 @@ class SchedulerState:
         if self.awaiting:
             self.awaiting.pop(job.job_id, None)
         rate = job.accelerators * self._billing(placement.type_code)
-        self.usage.advance(now_s)
-        self.usage.add_rate(leaf, rate)
+        usage = self.usage
+        if now_s != usage.now_s:  # every start of a pass after the first is at the same time
+            usage.advance(now_s)
+        usage.add_rate(leaf, rate)
         run = RunningJob(job, now_s, alloc, placement.type_code, leaf, rate, backfilled)
         self.running.add(run)
         tc = placement.type_code
@@ -164,7 +179,8 @@ class SchedulerState:
 
     def release(self, job_id: int, now_s: float) -> RunningJob:
         """A running job ended (completed, cancelled, killed at its limit): free its nodes."""
-        self.usage.advance(now_s)
+        if now_s != self.usage.now_s:
+            self.usage.advance(now_s)
         run = self.running.remove(job_id)
         if self.preempting:
             self.preempting.pop(job_id, None)
