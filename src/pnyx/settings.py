@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pnyx.errors import InvalidInputError
 
 DEFAULT_DATA_DIR = Path(".pnyx")
+PLACEMENTS = ("pnyx", "engine")
+"""Who places jobs on nodes (PNYX_PLACEMENT): the scheduling core, or each cluster's engine."""
+JUDGES = ("entitlement", "allocation", "usage", "off")
+"""How the live dispatcher judges a member above or below its share before it preempts
+(PNYX_PREEMPTION_JUDGE; see pnyx.sched.preemption.Judge); ``off``: it never preempts."""
 
 
 class Backend(StrEnum):
@@ -38,6 +43,8 @@ class Settings(BaseSettings):
     log_key_file: Path | None = None  # the log's signing key; default: DATA_DIR/log-key
     # --- jobs: the dispatcher and the engines it drives (README "Where jobs run") ---
     dispatch_every_s: float = 1.0  # seconds between two dispatcher passes
+    placement: str = "pnyx"  # who places jobs on nodes: "pnyx" (the scheduling core) or "engine"
+    preemption_judge: str = "entitlement"  # entitlement | allocation | usage | off (never preempt)
     local_cluster: str | None = None  # inventory cluster the local backend serves (default: see
     # pnyx.services.dispatch_order.serving_cluster)
     local_accelerators: dict[str, int] = {"h100": 8}  # slots per type handed out on this host
@@ -75,6 +82,15 @@ class Settings(BaseSettings):
             raise InvalidInputError("checkpoint_every_s must be > 0 (seconds)")
         if self.dispatch_every_s <= 0:
             raise InvalidInputError("dispatch_every_s must be > 0 (seconds)")
+        if self.placement not in PLACEMENTS:
+            raise InvalidInputError(
+                f"PNYX_PLACEMENT must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}"
+            )
+        if self.preemption_judge not in JUDGES:
+            raise InvalidInputError(
+                f"PNYX_PREEMPTION_JUDGE must be one of {', '.join(JUDGES)}, "
+                f"got {self.preemption_judge!r}"
+            )
         if not self.local_accelerators or min(self.local_accelerators.values()) < 1:
             raise InvalidInputError(
                 'local_accelerators needs at least one type with >= 1 slot, e.g. {"h100": 8}'

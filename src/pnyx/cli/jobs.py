@@ -209,7 +209,8 @@ def _render_job(v: JobView) -> None:
     if v.cluster:
         console.print(f"  placed on {v.cluster} ({v.accelerator_type}) {v.backend_job_id or ''}")
     if v.pending_reason:
-        console.print(f"  pending: {v.pending_reason}", highlight=False)
+        since = f" (since {v.pending_since})" if v.pending_since else ""
+        console.print(f"  pending{since}: {v.pending_reason}", highlight=False)
     if v.exit_code is not None:
         console.print(f"  exit code {v.exit_code}")
     for h in v.history:

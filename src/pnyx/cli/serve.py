@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from pnyx.cli.common import DataOpt, DbOpt, console
+from pnyx.services.dispatch import dispatch_config
 from pnyx.settings import DEFAULT_DATA_DIR, Backend, Settings
 from pnyx.workers import checkpointer, dispatcher
 from pnyx.workers import council as council_worker
@@ -37,7 +38,11 @@ def up(
     thread, stop = checkpointer.start(app.state.ctx, settings.checkpoint_every_s)
     council_thread, council_stop = council_worker.start(app.state.ctx)
     dispatch_thread, dispatch_stop = dispatcher.start(
-        app.state.ctx, backends, settings.dispatch_every_s, dataset_sites=settings.dataset_sites
+        app.state.ctx,
+        backends,
+        settings.dispatch_every_s,
+        dispatch_config(settings.placement, settings.preemption_judge),
+        dataset_sites=settings.dataset_sites,
     )
     clusters = ", ".join(f"{name} ({backend.value})" for name in backends)
     console.print(

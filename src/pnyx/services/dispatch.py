@@ -62,6 +62,7 @@ from pnyx.sched.preemption import Judge, PreemptionPolicy
 from pnyx.sched.priority import PriorityWeights
 from pnyx.services import accounting, inventory, jobs
 from pnyx.services.context import ServiceContext, format_time
+from pnyx.services.dispatch_entitlement import EntitlementBook
 from pnyx.services.dispatch_facility import LiveFacility
 from pnyx.services.dispatch_live import (
     carry_out_preemptions,
@@ -85,11 +86,38 @@ WATCHED = frozenset({S.STARTING, S.RUNNING, S.COMPLETING, S.REQUEUED})
 PLACEMENTS = ("pnyx", "engine")
 
 
-def default_preemption() -> PreemptionPolicy:
-    """Live preemption: judged on the accelerators each member runs now against its weighted
-    max-min share (the store knows what runs now; usage of running jobs is charged when they
-    end), 5 min grace, for jobs blocked 10 min that would wait another hour."""
-    return PreemptionPolicy(judge=Judge.ALLOCATION)
+def default_preemption(judge: Judge = Judge.ENTITLEMENT) -> PreemptionPolicy:
+    """Live preemption, as the simulator's ``pnyx`` policy: by default judged by entitlement
+    (each member's decayed usage against its weighted max-min share of the decayed capacity
+    over every member's decayed demand, rebuilt from the store:
+    :mod:`pnyx.services.dispatch_entitlement`), planned per member for its whole deficit, a
+    member owed more than 1 % of the facility, the gap spread over 15 min; 5 min grace, for
+    jobs blocked 10 min that would wait another 30 min. ``Judge.ALLOCATION``: what members run
+    now against their weighted max-min share (no memory); ``Judge.USAGE``: Fair Tree's level
+    fair share."""
+    by_member = judge in (Judge.ENTITLEMENT, Judge.ALLOCATION)
+    return PreemptionPolicy(
+        judge=judge,
+        min_gain_s=1_800.0,
+        by_member=by_member,
+        tolerance=0.01 if by_member else 0.0,
+        repay_s=900.0,
+    )
+
+
+def dispatch_config(placement: str = "pnyx", judge: str = "entitlement") -> DispatchConfig:
+    """The dispatcher's configuration from the settings (``PNYX_PLACEMENT``,
+    ``PNYX_PREEMPTION_JUDGE``; ``off``: never preempt)."""
+    if judge == "off":
+        return DispatchConfig(placement=placement, preemption=None)
+    try:
+        chosen = Judge(judge)
+    except ValueError as e:
+        known = ", ".join([j.value for j in Judge if j is not Judge.ATTAINED] + ["off"])
+        raise InvalidInputError(f"preemption judge must be one of {known}, got {judge!r}") from e
+    if chosen is Judge.ATTAINED:
+        raise InvalidInputError("preemption judge 'attained' is for the simulator only")
+    return DispatchConfig(placement=placement, preemption=default_preemption(chosen))
 
 
 @dataclass(frozen=True)
@@ -148,6 +176,7 @@ class DispatchState:
     recovered: bool = False  # preemptions on the record resumed (first pass)
     inventory: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
     live: tuple[Any, LiveFacility | None] | None = None  # the core's facility and its key
+    book: EntitlementBook | None = None  # the entitlement judge's decayed sums (a cache)
 
 
 @dataclass
@@ -336,12 +365,15 @@ class _Pass:
         core: dict[str, list[NodeStatus]] = {}
         if self.config.placement == "pnyx":
             core, inventory = core_clusters(self, engine_nodes)
-            if core:
-                queued = place_with_core(self, rows, queued, core, inventory, sites, ready)
         for name, nodes in engine_nodes.items():
             if name not in core:
                 active = [r for r in rows if r["cluster"] == name]
                 offers[name] = build_offer(name, self.declared(name), nodes, active)
+        if core:
+            broker_offers = [o for o in offers.values() if o.available]
+            queued = place_with_core(
+                self, rows, queued, core, inventory, sites, ready, broker_offers
+            )
         if not queued or (core and not any(o.available for o in offers.values())):
             for row in queued:  # the core could not take them and no other engine answers
                 self.report.waiting.setdefault(

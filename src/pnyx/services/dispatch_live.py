@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from pnyx.backends.base import (
@@ -29,14 +29,31 @@ from pnyx.backends.base import (
     UsageRecord,
 )
 from pnyx.backends.local_run import signal_number
+from pnyx.domain.broker import (
+    BrokerChoice,
+    BrokerConfig,
+    ClusterOffer,
+    JobNeeds,
+    charge,
+    choose_cluster,
+)
+from pnyx.domain.containment import parse_containment
 from pnyx.domain.jobs import JobState
 from pnyx.errors import PnyxError
 from pnyx.sched import SchedulerConfig
+from pnyx.sched.preemption import Judge, PreemptionPolicy
 from pnyx.services import jobs
 from pnyx.services.context import format_time
+from pnyx.services.dispatch_entitlement import Entitlement, EntitlementBook, leaves_of
 from pnyx.services.dispatch_facility import build_live_facility, is_down
 from pnyx.services.dispatch_order import fair_inputs
-from pnyx.services.dispatch_sched import OCCUPYING, LivePreemption, Preempting, schedule_live
+from pnyx.services.dispatch_sched import (
+    OCCUPYING,
+    LivePreemption,
+    LiveStart,
+    Preempting,
+    schedule_live,
+)
 from pnyx.store import dispatch_repo
 
 if TYPE_CHECKING:
@@ -85,8 +102,13 @@ def place_with_core(
     inventory: Sequence[dict[str, Any]],
     sites: Mapping[str, frozenset[str]],
     backends: Mapping[str, Backend],
+    offers: Sequence[ClusterOffer] = (),
 ) -> list[dict[str, Any]]:
-    """Place with the core on ``engine_nodes``' clusters; the queued rows it did not start."""
+    """Place with the core on ``engine_nodes``' clusters; the queued rows it did not start.
+
+    A start on a type the job likes less than one the broker could start it on now, on one
+    of the other clusters (``offers``), is not made: the job is left to the broker, so that
+    its preferred type wins wherever it has room."""
     key = (
         pass_.now.date(),
         tuple(sorted((r["cluster_id"], r["node_name"], r["pod_id"]) for r in inventory)),
@@ -109,16 +131,33 @@ def place_with_core(
         return list(queued)
     active = [r for r in rows if r["cluster"] in engine_nodes and r["state"] in OCCUPYING]
     cfg = pass_.config
-    fair = fair_inputs(pass_.ctx, [*active, *queued], pass_.now, cfg.half_life_days)
+    ent = _entitlement(pass_, rows) if _judges_by_entitlement(cfg.preemption) else None
+    own = set(leaves_of([*active, *queued]))
+    history = [k for k in (ent.usage.keys() | ent.demand.keys() if ent else ()) if k not in own]
+    fair = fair_inputs(
+        pass_.ctx, [*active, *queued], pass_.now, cfg.half_life_days, sorted(history), ent is None
+    )
     core = SchedulerConfig(
         weights=cfg.weights,
         reservations=cfg.reservations,
         half_life_s=cfg.half_life_days * 86_400.0,
         preemption=cfg.preemption,
     )
-    out = schedule_live(live, active, queued, fair, pass_.now, core, pass_.state.preempting, sites)
+    out = schedule_live(
+        live, active, queued, fair, pass_.now, core, pass_.state.preempting, sites, ent
+    )
     started: set[str] = set()
+    elsewhere = {o.cluster_id: o for o in offers}
     for start in out.starts:
+        better = _preferred_elsewhere(start, elsewhere, pass_.now.date(), sites, cfg.broker)
+        if better is not None:  # the broker has room now on a type the job prefers
+            size = int(start.row["nodes"]) * int(start.row["accelerators_per_node"])
+            elsewhere[better.cluster_id] = charge(elsewhere[better.cluster_id], better, size)
+            out.waiting[start.row["job_id"]] = (
+                f"waiting: {better.cluster_id} has room now for {better.accelerator_type}, "
+                f"which it prefers to {start.accelerator_type}"
+            )
+            continue
         if pass_.record_place(
             start.row, start.cluster, start.accelerator_type, start.reason, start.nodes
         ):
@@ -130,6 +169,49 @@ def place_with_core(
         if victim is not None and victim["cluster"] in backends:
             signal_victim(pass_, backends[victim["cluster"]], victim, plan)
     return [r for r in queued if r["job_id"] not in started]
+
+
+def _judges_by_entitlement(policy: PreemptionPolicy | None) -> bool:
+    return policy is not None and policy.judge is Judge.ENTITLEMENT
+
+
+def _entitlement(pass_: _Pass, rows: Sequence[dict[str, Any]]) -> Entitlement:
+    """The decayed integrals now, from the book the dispatcher keeps (seeded from the store
+    on its first pass, then brought forward with what ended since)."""
+    half_life_s = pass_.config.half_life_days * 86_400.0
+    book = pass_.state.book
+    if book is None or book.half_life_s != half_life_s:
+        book = pass_.state.book = EntitlementBook(half_life_s)
+    now_s = pass_.now.timestamp()
+    book.refresh(pass_.ctx, now_s)
+    return book.at(rows, now_s)
+
+
+def _preferred_elsewhere(
+    start: LiveStart,
+    offers: Mapping[str, ClusterOffer],
+    today: date,
+    sites: Mapping[str, frozenset[str]],
+    broker: BrokerConfig,
+) -> BrokerChoice | None:
+    """The broker's choice when it could start ``start``'s job now, on another cluster, on a
+    type the job lists before ``start``'s (None: make the start)."""
+    types = list(start.row["accelerator_types"])
+    if not offers or start.accelerator_type not in types or types[0] == start.accelerator_type:
+        return None
+    better = types[: types.index(start.accelerator_type)]
+    needs = JobNeeds(
+        job_id=start.row["job_id"],
+        types=tuple(better),
+        nodes=start.row["nodes"],
+        accelerators_per_node=start.row["accelerators_per_node"],
+        containment=parse_containment(start.row["containment"]).rank,
+        datasets=tuple(start.row["datasets"]),
+    )
+    choice = choose_cluster(needs, list(offers.values()), today, sites, broker)
+    if not isinstance(choice, BrokerChoice) or not choice.starts_now:
+        return None
+    return choice
 
 
 def signal_victim(

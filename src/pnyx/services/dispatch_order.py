@@ -18,7 +18,7 @@ waiting (an estimate: the engine may run work pnyx does not know of).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -75,21 +75,36 @@ class FairInputs:
     shares: dict[tuple[int, ...], float]
     usage: Mapping[str, float]
     members: list[str]
+    history: Mapping[tuple[str, str, str], tuple[int, int, int, int]] = field(default_factory=dict)
+    """The paths of the (award, project, submitter) leaves asked for besides the rows'."""
 
 
 def fair_inputs(
-    ctx: ServiceContext, rows: Sequence[dict[str, Any]], now: datetime, half_life_days: float
+    ctx: ServiceContext,
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+    half_life_days: float,
+    history: Sequence[tuple[str, str, str]] = (),
+    project_usage: bool = True,
 ) -> FairInputs:
-    """The Fair-Tree inputs of ``rows`` (see the module docstring)."""
-    usage = accounting.decayed_usage(ctx, now, half_life_days)
+    """The Fair-Tree inputs of ``rows`` (see the module docstring), and the paths of the
+    ``history`` leaves (award, project, submitter) of jobs no longer active. Without
+    ``project_usage`` the projects' decayed usage is not read (the caller has its own)."""
+    usage = accounting.decayed_usage(ctx, now, half_life_days) if project_usage else {}
     shares = council_read.enacted_shares(ctx)
     with ctx.db.read() as conn:
         owners = dispatch_repo.award_owners(conn)
         members = dispatch_repo.member_ids(conn)
     tree_ids: list[dict[str, int]] = [{}, {}, {}, {}]
     paths = [_path(row, owners, tree_ids) for row in rows]
+    past = {
+        leaf: _path(
+            {"award_id": leaf[0], "project_id": leaf[1], "submitter": leaf[2]}, owners, tree_ids
+        )
+        for leaf in history
+    }
     tree = _tree_shares(shares.programmes, shares.members, members, tree_ids)
-    return FairInputs(paths, tree, usage, list(tree_ids[0]))
+    return FairInputs(paths, tree, usage, list(tree_ids[0]), past)
 
 
 def _path(

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from pnyx.domain.containment import parse_containment
 from pnyx.domain.jobs import JobState
 from pnyx.errors import ConflictError
@@ -43,8 +45,9 @@ from pnyx.sched import (
     place,
     schedule_pass,
 )
-from pnyx.sched.preemption import Judge, member_service
+from pnyx.sched.preemption import Judge, PreemptionPolicy, entitlement_gap, member_service
 from pnyx.services.context import format_time
+from pnyx.services.dispatch_entitlement import Entitlement, leaves_of
 from pnyx.services.dispatch_facility import LiveFacility
 from pnyx.services.dispatch_order import FairInputs
 
@@ -104,12 +107,18 @@ def schedule_live(
     config: SchedulerConfig,
     preempting: Mapping[str, Preempting],
     dataset_sites: Mapping[str, frozenset[str]] | None = None,
+    entitlement: Entitlement | None = None,
 ) -> LiveOutcome:
     """One pass of the core over the live facility (see the module docstring).
 
     ``fair.paths`` holds the paths of ``active`` then ``queued`` rows, in that order.
+    ``entitlement``: the decayed usage and demand of every leaf (``fair.history`` has the
+    paths of leaves without active rows) and the decayed span, from the store
+    (:mod:`pnyx.services.dispatch_entitlement`); it replaces the projects' usage, and the
+    entitlement judge needs it.
     """
-    return _Driver(live, fair, now, config, dataset_sites).run(active, queued, preempting)
+    driver = _Driver(live, fair, now, config, dataset_sites, entitlement)
+    return driver.run(active, queued, preempting)
 
 
 class _Driver:
@@ -120,14 +129,17 @@ class _Driver:
         now: datetime,
         config: SchedulerConfig,
         sites: Mapping[str, frozenset[str]] | None,
+        entitlement: Entitlement | None = None,
     ) -> None:
         self.live, self.fair, self.sites = live, fair, sites
+        self.entitlement = entitlement
         self.now_s = now.timestamp()
         self.state = SchedulerState(live.facility, config, fair.shares, self.now_s)
         self.ids: list[str] = []
         self.rows: dict[str, dict[str, Any]] = {}
         self.acceptable: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.out = LiveOutcome()
+        self.preempted_for: dict[str, str] = {}  # beneficiary -> the victims, the judge
 
     def run(
         self,
@@ -251,7 +263,11 @@ class _Driver:
         self.state.submit(self._request(row, path, types))
 
     def _usage(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Each leaf's decayed usage: its project's, split evenly over the project's leaves."""
+        """Each leaf's decayed usage: its project's, split evenly over the project's leaves;
+        with the entitlement's integrals, each leaf's own usage and demand."""
+        if self.entitlement is not None:
+            self._integrals(rows, self.entitlement)
+            return
         tree, usage = self.state.tree, self.state.usage
         usage.ensure(len(tree))
         leaves: dict[str, set[int]] = {}
@@ -261,6 +277,17 @@ class _Driver:
         for project, project_leaves in leaves.items():
             for leaf in project_leaves:
                 usage.usage[leaf] = self.fair.usage.get(project, 0.0) / len(project_leaves)
+
+    def _integrals(self, rows: Sequence[dict[str, Any]], ent: Entitlement) -> None:
+        tree, usage = self.state.tree, self.state.usage
+        leaf_of = dict(zip(leaves_of(rows), (tree.leaf(p) for p in self.fair.paths), strict=True))
+        for key, path in self.fair.history.items():
+            leaf_of.setdefault(key, tree.leaf(path))
+        usage.ensure(len(tree))
+        for key, leaf in leaf_of.items():
+            usage.usage[leaf] = ent.usage.get(key, 0.0)
+            usage.demand[leaf] = ent.demand.get(key, 0.0)
+        usage.span_s = ent.span_s
 
     def _in_progress(self, preempting: Mapping[str, Preempting]) -> None:
         num = {job_id: i for i, job_id in enumerate(self.ids)}
@@ -291,10 +318,39 @@ class _Driver:
             )
         for plan in decisions.preemptions:
             self._preemption(plan.job_id, plan.victims, plan.requeue_s)
+        policy = self.state.config.preemption
+        judged = policy is not None and policy.judge is not Judge.ATTAINED
+        under = self._under_served(policy) if policy is not None and judged else []
+        member_of = self.state.tree.members()[0]
         for job in self.state.pending.jobs():
             job_id = self.ids[job.job_id]
-            if job_id not in self.out.waiting and job_id not in started:
+            if job_id in started:
+                continue
+            if job_id not in self.out.waiting:
                 self.out.waiting[job_id] = "waiting: no room now on its types and containment"
+            if job_id in self.preempted_for:
+                self.out.waiting[job_id] += f"; {self.preempted_for[job_id]}"
+            if policy is not None and judged:  # words only: a reason changes with the standing
+                m = int(member_of[self.state.tree.leaf(job.path)])
+                where = "below" if under[m] else "at or above"
+                self.out.waiting[job_id] += (
+                    f"; member {self._member_name(job.member)} is {where} its share by "
+                    f"{policy.judge.value}"
+                )
+
+    def _under_served(self, policy: PreemptionPolicy) -> list[bool]:
+        """Per member int: below its share by the policy's judge (beyond its tolerance)."""
+        member, share = self.state.tree.members()
+        n = share.size
+        if policy.judge is Judge.ENTITLEMENT:
+            gap = entitlement_gap(self.state, policy, member, n)
+            slack = policy.tolerance * self.state.fac.accelerators
+            return [bool(g > slack) for g in gap]
+        ratio = member_service(self.state, policy.judge)
+        under = [False] * n
+        for leaf, m in enumerate(member.tolist()):
+            under[m] = under[m] or bool(ratio[leaf] > 1.0)
+        return under
 
     def _live_start(self, row: dict[str, Any], alloc: Allocation, backfilled: bool) -> LiveStart:
         nodes = [self.live.nodes[n] for n in alloc.nodes]
@@ -324,23 +380,40 @@ class _Driver:
         return [self.live.nodes[n].name for n in alloc.nodes]
 
     def _preemption(self, beneficiary: int, victims: Sequence[int], requeue_s: float) -> None:
-        """One notice per victim, with the share reason (each member's service ratio: its
-        share over what it gets, by the policy's judge; below 1 = above its share)."""
+        """One notice per victim, with the share reason: each member's service ratio now (its
+        max-min share over what it runs; below 1 = above its share) and, by
+        ``Judge.ENTITLEMENT``, its gap (accelerators it is owed; < 0: held beyond its
+        entitlement); the beneficiary's pending reason names the victims and the judge."""
         policy = self.state.config.preemption
         judge = policy.judge if policy is not None else Judge.ALLOCATION
-        ratio = member_service(self.state, judge)
         job = self.state.pending.job(self.state.pending.slot_of(beneficiary))
         ben_id = self.ids[beneficiary]
-        ben_ratio = _ratio(ratio[self.state.tree.leaf(job.path)])
+        ratio = member_service(self.state, judge)
+        member, share = self.state.tree.members()
+        gap = np.zeros(share.size)
+        if judge is Judge.ENTITLEMENT and policy is not None:
+            gap = entitlement_gap(self.state, policy, member, share.size)
+        ben_leaf = self.state.tree.leaf(job.path)
+        ben_words = f"service ratio {_ratio(ratio[ben_leaf])}"
+        if judge is Judge.ENTITLEMENT:
+            ben_words += f", owed {float(gap[member[ben_leaf]]):.1f} accelerators"
+        names = []
         for v in victims:
             run = self.state.running.jobs[v]
+            over = f"service ratio {_ratio(ratio[run.leaf])}"
+            if judge is Judge.ENTITLEMENT:
+                over += f", {-float(gap[member[run.leaf]]):.1f} accelerators over its entitlement"
             reason = (
                 f"to make room for job {ben_id} of member {self._member_name(job.member)} "
-                f"(service ratio {ben_ratio}, below its share); member "
-                f"{self._member_name(run.job.member)} is above its share (service ratio "
-                f"{_ratio(ratio[run.leaf])}, by {judge.value})"
+                f"({ben_words}, below its share); member {self._member_name(run.job.member)} "
+                f"is above its share ({over}, by {judge.value})"
             )
+            names.append(self.ids[v])
             self.out.preemptions.append(LivePreemption(self.ids[v], ben_id, requeue_s, reason))
+        if names:
+            self.preempted_for[ben_id] = (
+                f"preempting {', '.join(names)} for it (judged by {judge.value})"
+            )
 
     def _member_name(self, member: int) -> str:
         members = self.fair.members

@@ -32,7 +32,7 @@ from pnyx.errors import ConflictError, InvalidInputError, NotFoundError, Permiss
 from pnyx.services.context import ServiceContext
 from pnyx.services.jobs_dto import HistoryEntry, JobLogView, JobRequest, JobView
 from pnyx.services.record import record
-from pnyx.store import allocation_repo
+from pnyx.store import allocation_repo, dispatch_repo
 from pnyx.store import jobs_repo as repo
 from pnyx.store.eventstore import log_size
 
@@ -336,7 +336,8 @@ def _view(conn: Connection, job_id: str) -> JobView:
     row = _row(conn, job_id)
     view = _to_view(row, repo.history_rows(conn, [job_id]).get(job_id, []))
     if view.state == dj.JobState.QUEUED.value:
-        view = view.model_copy(update={"pending_reason": repo.pending_reason(conn, job_id)})
+        reason, since = dispatch_repo.pending_entry(conn, job_id)
+        view = view.model_copy(update={"pending_reason": reason, "pending_since": since})
     return view
 
 

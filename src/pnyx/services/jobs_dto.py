@@ -79,6 +79,7 @@ class JobView(BaseModel):
     ended_at: str | None
     history: list[HistoryEntry]
     pending_reason: str | None = None  # queued: why it waits, as the dispatcher last said
+    pending_since: str | None = None  # queued: when the dispatcher first said that reason
 
 
 class JobLogView(BaseModel):

@@ -1,5 +1,7 @@
 """Queries the dispatcher needs beyond the job projections: usage already imported, who owns
-an award in the fair-share tree, the store's own name for its engines."""
+an award in the fair-share tree, the store's own name for its engines, and the history of
+demand and usage its entitlement judge decays (a seed over a horizon, then what is new since
+a seq of the log)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
+from pnyx.domain.accounting import UsageRecorded
 from pnyx.domain.dispatch import EngineNamespaceSet
 from pnyx.domain.jobs import JobPreemptionNoticed
 from pnyx.store import tables as t
@@ -74,6 +77,14 @@ def pending_reasons(conn: Connection) -> dict[str, str]:
     return {r[0]: r[1] for r in conn.execute(select(c.job_id, c.reason))}
 
 
+def pending_entry(conn: Connection, job_id: str) -> tuple[str | None, str | None]:
+    """(why queued ``job_id`` waits, since when the dispatcher says so); (None, None) when
+    it said nothing."""
+    c = tj.job_pending.c
+    row = conn.execute(select(c.reason, c.updated_at).where(c.job_id == job_id)).first()
+    return (None, None) if row is None else (str(row[0]), str(row[1]))
+
+
 def save_pending_reasons(
     conn: Connection, changed: dict[str, str], gone: Collection[str], at: str
 ) -> None:
@@ -100,3 +111,94 @@ def preemption_notices(
         if body["job_id"] in wanted:
             out[body["job_id"]] = (body["beneficiary"], body["requeue_at"], body["reason"])
     return out
+
+
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+"""A job's last state: its demand on the facility ends there."""
+
+
+def log_head(conn: Connection) -> int:
+    """The seq of the newest event (0 for an empty log)."""
+    return int(conn.execute(select(func.max(t.events.c.seq))).scalar() or 0)
+
+
+def first_submission(conn: Connection) -> str | None:
+    """When the store's first job was submitted (None before any job)."""
+    c = tj.jobs.c
+    first = conn.execute(select(c.submitted_at).order_by(c.submitted_seq).limit(1)).scalar()
+    return None if first is None else str(first)
+
+
+_DEMAND_COLUMNS = (
+    tj.jobs.c.job_id,
+    tj.jobs.c.award_id,
+    tj.jobs.c.project_id,
+    tj.jobs.c.submitter,
+    tj.jobs.c.nodes,
+    tj.jobs.c.accelerators_per_node,
+    tj.jobs.c.submitted_at,
+)
+
+
+def ended_since(conn: Connection, cut: str, upto: int) -> list[dict[str, Any]]:
+    """Jobs that ended at or after ``cut`` (last changed by event ``upto`` at the latest):
+    their owner, size, submission and end times."""
+    c = tj.jobs.c
+    stmt = select(*_DEMAND_COLUMNS, c.ended_at.label("end_at")).where(
+        c.state.in_(FINAL_STATES), c.ended_at >= cut, c.updated_seq <= upto
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def ended_after_seq(conn: Connection, seq: int, upto: int) -> list[dict[str, Any]]:
+    """Jobs that reached a final state in an event after ``seq`` up to ``upto`` (a range of
+    the history's primary key: what ended since the last pass), as :func:`ended_since`."""
+    h = tj.job_history.c
+    stmt = (
+        select(*_DEMAND_COLUMNS, h.at.label("end_at"))
+        .select_from(tj.job_history.join(tj.jobs, tj.jobs.c.job_id == h.job_id))
+        .where(h.seq > seq, h.seq <= upto, h.state.in_(FINAL_STATES))
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+_USAGE_COLUMNS = (tj.jobs.c.award_id, tj.jobs.c.project_id, tj.jobs.c.submitter)
+
+
+def usage_since(conn: Connection, cut: str, upto: int) -> list[dict[str, Any]]:
+    """Usage records (recorded by event ``upto`` at the latest) of pnyx jobs that ended at or
+    after ``cut``, with the job's owner."""
+    u = ta.usage_records.c
+    stmt = (
+        select(*_USAGE_COLUMNS, u.accel_seconds, u.start_at, u.end_at)
+        .select_from(ta.usage_records.join(tj.jobs, tj.jobs.c.job_id == u.job_id))
+        .where(u.end_at >= cut, u.recorded_seq <= upto)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def usage_after_seq(conn: Connection, seq: int, upto: int) -> list[dict[str, Any]]:
+    """Usage records of pnyx jobs recorded in an event after ``seq`` up to ``upto`` (a range
+    of the log's primary key), as :func:`usage_since` gives them."""
+    c = t.events.c
+    kind = UsageRecorded.KIND
+    stmt = select(c.entry).where(c.seq > seq, c.seq <= upto, c.kind == kind).order_by(c.seq)
+    bodies = [json.loads(e)["body"] for (e,) in conn.execute(stmt)]
+    ids = sorted({b["job_id"] for b in bodies})
+    owners: dict[str, tuple[str, str, str]] = {}
+    j = tj.jobs.c
+    for i in range(0, len(ids), 500):
+        rows = select(j.job_id, *_USAGE_COLUMNS).where(j.job_id.in_(ids[i : i + 500]))
+        owners.update({r[0]: (r[1], r[2], r[3]) for r in conn.execute(rows)})
+    return [
+        {
+            "award_id": owners[b["job_id"]][0],
+            "project_id": owners[b["job_id"]][1],
+            "submitter": owners[b["job_id"]][2],
+            "accel_seconds": b["accel_seconds"],
+            "start_at": b["start"],
+            "end_at": b["end"],
+        }
+        for b in bodies
+        if b["job_id"] in owners
+    ]

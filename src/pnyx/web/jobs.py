@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 from pnyx.domain.identity import Actor
 from pnyx.domain.jobs import ACTIVE, JobState
 from pnyx.services import jobs as svc
-from pnyx.web.routes import Ctx, render
+from pnyx.services.dispatch_queue import queue_view
+from pnyx.web.routes import Ctx, member_names, render
 
 router = APIRouter(include_in_schema=False)
 RECENT = 100
@@ -20,7 +21,9 @@ RECENT = 100
 
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(ctx: Ctx) -> HTMLResponse:
-    """Jobs waiting or running (submission order), then the most recent finished ones."""
+    """Jobs waiting or running (submission order) with why each queued one waits, the queue
+    by member and preferred type and what runs by site, cluster and type; then the most
+    recent finished jobs."""
     queue = svc.list_jobs(ctx, [s.value for s in ACTIVE])
     ended = [s.value for s in JobState if s not in ACTIVE]
     recent = svc.list_jobs(ctx, ended, newest_first=True, limit=RECENT)
@@ -34,6 +37,8 @@ def jobs_page(ctx: Ctx) -> HTMLResponse:
         recent=recent,
         finished_total=svc.count_jobs(ctx, ended),
         counts=counts,
+        grouped=queue_view(ctx),
+        members=member_names(ctx),
     )
 
 

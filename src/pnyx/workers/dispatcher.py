@@ -1,14 +1,16 @@
 """The dispatcher worker: one :func:`pnyx.services.dispatch.dispatch_once` pass every interval,
 over the backends ``pnyx up`` built (one per cluster).
 
-``PNYX_PLACEMENT`` chooses who places jobs on nodes: ``pnyx`` (default: the scheduling core,
-on every cluster whose inventory declares the nodes its engine reports) or ``engine`` (the
-broker picks a cluster, the engine picks the nodes)."""
+Its configuration comes from the settings (``pnyx up`` builds it with
+:func:`pnyx.services.dispatch.dispatch_config`): ``PNYX_PLACEMENT`` chooses who places jobs on
+nodes, ``pnyx`` (default: the scheduling core, on every cluster whose inventory declares the
+nodes its engine reports) or ``engine`` (the broker picks a cluster, the engine picks the
+nodes); ``PNYX_PREEMPTION_JUDGE`` how it decides who is above or below its share before it
+preempts (default ``entitlement``; ``off``: never)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -46,7 +48,7 @@ class Dispatcher:
     ) -> None:
         self.ctx = ctx
         self.backends = dict(backends)
-        self.config = config or DispatchConfig(placement=os.environ.get("PNYX_PLACEMENT", "pnyx"))
+        self.config = config or DispatchConfig()
         self.dataset_sites = {k: frozenset(v) for k, v in (dataset_sites or {}).items()}
         self.state = DispatchState()
         self.actor = Actor.system()
