@@ -20,7 +20,9 @@ class NodeBuckets:
         size = n_types * (MAX_LEVEL + 1) * self.n_free * 2
         self.members: list[set[int]] = [set() for _ in range(size)]
         """Bucket contents, by key (read-only outside this class)."""
-        self._heaps: list[list[int]] = [[] for _ in range(size)]
+        self.heaps: list[list[int]] = [[] for _ in range(size)]
+        """Per key, a min-heap of node ids with stale entries (written only by this class and
+        by :meth:`pnyx.sched.capacity.CapacityIndex._shift`, which inlines a move)."""
 
     def key(self, type_code: int, level: int, free: int, idle: bool) -> int:
         """The bucket of open nodes of ``type_code`` at ``level`` with ``free`` accelerators.
@@ -34,22 +36,22 @@ class NodeBuckets:
         members = self.members[key]
         if node not in members:
             members.add(node)
-            heapq.heappush(self._heaps[key], node)
+            heapq.heappush(self.heaps[key], node)
 
     def remove(self, key: int, node: int) -> None:
         """Take ``node`` out of bucket ``key`` (its heap entry goes stale)."""
         members = self.members[key]
         members.discard(node)
-        heap = self._heaps[key]
+        heap = self.heaps[key]
         if len(heap) > 2 * len(members) + 64:
-            self._heaps[key] = sorted(members)
+            self.heaps[key] = sorted(members)
 
     def first(self, key: int) -> int | None:
         """The lowest node id in bucket ``key``, or None when it is empty."""
         members = self.members[key]
         if not members:
             return None
-        heap = self._heaps[key]
+        heap = self.heaps[key]
         while heap[0] not in members:
             heapq.heappop(heap)
         return heap[0]

@@ -23,6 +23,7 @@ slice, never a Python loop over nodes. Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -105,6 +106,18 @@ class CapacityIndex:
         self._n_groups = start
         self._slot: list[int] = slot.tolist()
         self._stride: list[int] = [self._type_pods[t].size for t in self._type]
+        self._group: list[int] = [0] * fac.n_nodes
+        """Per node: its group (pod, type, level) in the group arrays."""
+        self._row: list[int] = [0] * fac.n_nodes
+        """Per node: its (type, level) row."""
+        for n in range(fac.n_nodes):
+            self._place_node(n)
+
+    def _place_node(self, n: int) -> None:
+        """Work out node ``n``'s group and row from its type, pod and level."""
+        c = self.level[n]
+        self._group[n] = self._slot[n] + (MAX_LEVEL - c) * self._stride[n]
+        self._row[n] = self._type[n] * LEVELS + c
 
     # -- aggregates -------------------------------------------------------------------------
 
@@ -148,9 +161,7 @@ class CapacityIndex:
         """An open, up node's free count goes from ``f0`` to ``f1`` (owner unchanged): the
         net effect of ``_count(n, -1)``, the change, ``_count(n, 1)`` in one step."""
         self._dirty.append(n)
-        c, t, total = self.level[n], self._type[n], self._total[n]
-        group = self._slot[n] + (MAX_LEVEL - c) * self._stride[n]
-        row = t * LEVELS + c
+        group, row, total = self._group[n], self._row[n], self._total[n]
         i0, i1 = f0 == total, f1 == total
         ng, delta = self._n_groups, self._delta
         k0, k1 = (2 * f0 + i0) * ng + group, (2 * f1 + i1) * ng + group
@@ -166,9 +177,20 @@ class CapacityIndex:
         if i1:
             self._tc_idle[row][f1] += 1
             self._tc_idle_free[row] += f1
+        # NodeBuckets.remove then .add, inlined (two per allocation or release)
         base = row * self._n_free
-        self.buckets.remove(((base + f0) << 1) + i0, n)
-        self.buckets.add(((base + f1) << 1) + i1, n)
+        buckets = self.buckets
+        members, heaps = buckets.members, buckets.heaps
+        key = ((base + f0) << 1) + i0
+        old = members[key]
+        old.discard(n)
+        if len(heaps[key]) > 2 * len(old) + 64:
+            heaps[key] = sorted(old)
+        key = ((base + f1) << 1) + i1
+        new = members[key]
+        if n not in new:
+            new.add(n)
+            heappush(heaps[key], n)
 
     def _flush(self) -> None:
         """Apply the queued net changes of (free count, idle, group) to the group arrays."""
@@ -325,6 +347,7 @@ class CapacityIndex:
         self._static = None
         self._count(node, -1)
         self.level[node] = level
+        self._place_node(node)
         self._count(node, 1)
 
     # -- queries ----------------------------------------------------------------------------
@@ -410,7 +433,7 @@ class CapacityIndex:
             )
             self._open_rows[(type_code, job.containment, exclusive)] = plan
         rows, bases = plan
-        members = buckets.members
+        members, heaps = buckets.members, buckets.heaps
         shared = not exclusive
         for f in range(need, self._n_free):
             for row in rows:
@@ -421,10 +444,14 @@ class CapacityIndex:
             best = NO_FIT
             for base in bases:
                 key = base + 2 * f
-                if shared and members[key]:
-                    best = min(best, buckets.first(key) or 0)
-                if members[key + 1]:
-                    best = min(best, buckets.first(key + 1) or 0)
+                for k in (key, key + 1) if shared else (key + 1,):
+                    inside = members[k]
+                    if inside:  # NodeBuckets.first inlined: the lowest live id of the heap
+                        heap = heaps[k]
+                        while heap[0] not in inside:
+                            heappop(heap)
+                        if heap[0] < best:
+                            best = heap[0]
             return best, f
         return None
 

@@ -170,6 +170,8 @@ class PendingQueue:
     def __init__(self, capacity: int = 1024) -> None:
         self._slot_of: dict[int, int] = {}
         self._jobs: list[JobRequest | None] = []
+        self._leaves: list[int] = []
+        """The ``leaf`` column as a list (cheaper to read one at a time)."""
         self._free: list[int] = []
         self.submit_s: FloatArray = np.zeros(capacity)
         self.time_limit_s: FloatArray = np.zeros(capacity)
@@ -195,6 +197,7 @@ class PendingQueue:
         slot = self._free.pop() if self._free else self._new_slot()
         self._slot_of[job.job_id] = slot
         self._jobs[slot] = job
+        self._leaves[slot] = leaf
         self.submit_s[slot] = job.submit_s
         self.time_limit_s[slot] = job.time_limit_s
         self.attained_accel_s[slot] = job.attained_accel_s
@@ -209,6 +212,7 @@ class PendingQueue:
     def _new_slot(self) -> int:
         slot = len(self._jobs)
         self._jobs.append(None)
+        self._leaves.append(0)
         if slot >= self.alive.size:
             size = 2 * self.alive.size
             for name in ("submit_s", "time_limit_s", "attained_accel_s", "alive", *self.COLUMNS):
@@ -232,7 +236,7 @@ class PendingQueue:
         slot = self._slot_of.get(job_id)
         if slot is None:
             raise NotFoundError(f"job {job_id} is not pending")
-        return int(self.leaf[slot])
+        return self._leaves[slot]
 
     def slots(self) -> IntArray:
         """Slots holding a pending job."""
@@ -250,6 +254,13 @@ class PendingQueue:
         job = self._jobs[slot]
         assert job is not None
         return job
+
+    def jobs_at(self, slots: list[int]) -> list[JobRequest]:
+        """The jobs in ``slots`` (each must hold one), in that order."""
+        jobs = self._jobs
+        out = [job for slot in slots if (job := jobs[slot]) is not None]
+        assert len(out) == len(slots), "a slot without a pending job"
+        return out
 
     def jobs(self) -> list[JobRequest]:
         """All pending jobs (unordered)."""
@@ -355,13 +366,14 @@ class RunningTable:
         if self._used + k > self.node.size:
             self._reserve(self._used + k)
         a, b = self._used, self._used + k
+        end_s = run.start_s + job.time_limit_s  # run.expected_end_s
         if k == 1:
             self.node[a], self.count[a] = alloc.nodes[0], alloc.counts[0]
-            self.end_s[a], self.job_id[a] = run.expected_end_s, job_id
+            self.end_s[a], self.job_id[a] = end_s, job_id
         else:
             self.node[a:b] = alloc.nodes
             self.count[a:b] = alloc.counts
-            self.end_s[a:b] = run.expected_end_s
+            self.end_s[a:b] = end_s
             self.job_id[a:b] = job_id
         # the per-job columns are written in bulk when read (see _write_heads)
         self._staged.append(

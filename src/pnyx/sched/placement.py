@@ -57,14 +57,19 @@ def place(
     """Where ``job`` can start now in ``view`` (on one of ``types``, default all the job's
     acceptable types), or None. Nothing is changed."""
     types = job.types if types is None else types
-    if _single_node(view, job):
-        if len(types) == 1:
-            one = _in_node(view, job, types[0])
-            if one is not None or job.per_node:
-                return one
+    g = job.per_node
+    if (job.need == 1) if g else (job.accelerators <= view.fac.max_per_node):  # one node
+        if len(types) == 1:  # _in_node inlined: the common case
+            t, size = types[0], g or job.accelerators
+            best = view.best_node(job, t, size)
+            if best is not None:
+                node, usable = best
+                return Placement(Allocation((node,), (size,)), t, NODE, 1, usable - size)
+            if g:
+                return None
         else:
             found = [p for t in types if (p := _in_node(view, job, t)) is not None]
-            if found or job.per_node:
+            if found or g:
                 return min(found, key=lambda p: p.leftover) if found else None
     types = tuple(t for t in types if view.upper_bound(job, t) >= job.need)
     caps = {t: view.pod_capacity(job, t) for t in types}
@@ -73,12 +78,6 @@ def place(
         return min(found, key=lambda p: p.leftover)
     found = [p for t in types if (p := _in_pods(view, job, t, caps[t])) is not None]
     return min(found, key=lambda p: (p.pods, p.leftover)) if found else None
-
-
-def _single_node(view: CapacityView, job: JobRequest) -> bool:
-    if job.per_node:
-        return job.need == 1
-    return job.accelerators <= view.fac.max_per_node
 
 
 def _in_node(view: CapacityView, job: JobRequest, t: int) -> Placement | None:

@@ -343,7 +343,8 @@ class UsageTracker:
             if self._out:
                 self._absorb()
             rate = self._r
-        rate[leaf] = max(0.0, rate[leaf] + delta)
+        value = rate[leaf] + delta
+        rate[leaf] = value if value > 0.0 else 0.0  # max(0.0, value), without the call
 
     def charge(self, leaf: int, amount: float) -> None:
         """Add usage directly (e.g. from an accounting record)."""

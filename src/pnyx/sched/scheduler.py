@@ -131,10 +131,11 @@ class _Pass:
         config = self.state.config
         if config.backfill and len(self.reservations) >= config.reservations:
             chunk = chunk[~self._hopeless(chunk)]
-        for slot in chunk.tolist():
+        consider = self._consider
+        for job in q.jobs_at(chunk.tolist()):  # a pass only takes jobs out by starting them
             if self.stopped:
                 return
-            self._consider(q.job(slot))
+            consider(job)
 
     def _hopeless(self, chunk: IntArray) -> BoolArray:
         """Jobs the failure cache already rules out (vectorised over the chunk)."""

@@ -127,7 +127,7 @@ class SchedulerState:
         """Queue a job."""
         if job.job_id in self.running.jobs:
             raise ConflictError(f"job {job.job_id} is already running")
-        leaf = self.tree.leaf(job.path)
+        leaf = self.tree.leaf((job.member, job.programme, job.project, job.user))  # job.path
         self.usage.ensure(len(self.tree))
         shape = (job.types, job.containment, job.per_node or 0)
         shape_id = self._shape_ids.get(shape)
@@ -157,35 +157,33 @@ class SchedulerState:
 
         ``one_pod_possible``: the caller found a single pod with room (reported in Start).
         """
-        alloc = placement.allocation
-        leaf = self.pending.leaf_of(job.job_id)
+        alloc, tc = placement.allocation, placement.type_code
+        job_id, pending = job.job_id, self.pending
+        leaf = pending.leaf_of(job_id)
         self.index.allocate(alloc.nodes, alloc.counts, job.project, job.exclusive, use_held)
-        self.pending.remove(job.job_id)
+        pending.remove(job_id)
         if self.awaiting:
-            self.awaiting.pop(job.job_id, None)
-        rate = job.accelerators * self._billing(placement.type_code)
+            self.awaiting.pop(job_id, None)
+        weights = self.config.billing_weights
+        rate = job.accelerators * (weights[tc] if tc < len(weights) else 1.0)
         usage = self.usage
         if now_s != usage.now_s:  # every start of a pass after the first is at the same time
             usage.advance(now_s)
         usage.add_rate(leaf, rate)
-        run = RunningJob(job, now_s, alloc, placement.type_code, leaf, rate, backfilled)
-        self.running.add(run)
-        tc = placement.type_code
-        return Start(job.job_id, alloc, tc, backfilled, placement.pods, one_pod_possible)
-
-    def _billing(self, type_code: int) -> float:
-        weights = self.config.billing_weights
-        return weights[type_code] if type_code < len(weights) else 1.0
+        self.running.add(RunningJob(job, now_s, alloc, tc, leaf, rate, backfilled))
+        return Start(job_id, alloc, tc, backfilled, placement.pods, one_pod_possible)
 
     def release(self, job_id: int, now_s: float) -> RunningJob:
         """A running job ended (completed, cancelled, killed at its limit): free its nodes."""
-        if now_s != self.usage.now_s:
-            self.usage.advance(now_s)
+        usage = self.usage
+        if now_s != usage.now_s:
+            usage.advance(now_s)
         run = self.running.remove(job_id)
         if self.preempting:
             self.preempting.pop(job_id, None)
-        self.index.release(run.allocation.nodes, run.allocation.counts)
-        self.usage.add_rate(run.leaf, -run.rate)
+        alloc = run.allocation
+        self.index.release(alloc.nodes, alloc.counts)
+        usage.add_rate(run.leaf, -run.rate)
         return run
 
     def requeue(self, job_id: int, now_s: float, checkpoint_s: float | None = None) -> Requeue:

@@ -195,7 +195,9 @@ class Engine:
             self._next_failure(0.0)
         heap, pop, apply = self.heap, heapq.heappop, self._apply
         token, started, stats = self.token, self.started_s, self.stats
-        running, release, add = self.state.running.jobs, self.state.release, self.segments.add
+        running, release, seg = self.state.running.jobs, self.state.release, self.segments
+        seg_job, seg_start, seg_end = seg.job.append, seg.start_s.append, seg.end_s.append
+        seg_outcome = seg.outcome.append
         tick, failures = self.config.tick_s, self.config.mtbf_h > 0
         inf = math.inf
         while True:
@@ -212,7 +214,10 @@ class Engine:
                 j = event[3]
                 if event[1] == FINISH and token[j] == event[4] and j in running:
                     release(j, now)
-                    add(j, started[j], now, COMPLETED)
+                    seg_job(j)  # Segments.add, inlined
+                    seg_start(started[j])
+                    seg_end(now)
+                    seg_outcome(COMPLETED)
                     stats.events += 1
                     self.pass_due = True
                 else:
@@ -245,13 +250,14 @@ class Engine:
         """Queue every job submitted at ``now`` (after the heap's events of that time)."""
         submit, jobs, stats = self.state.submit, self.jobs, self.stats
         while True:
-            times, i = self._sub_t, self._sub_i
-            while i < len(times) and times[i] == now:
-                submit(jobs[self._sub_j[i]])
-                stats.events += 1
+            times, ids, i = self._sub_t, self._sub_j, self._sub_i
+            end, first = len(times), i
+            while i < end and times[i] == now:
+                submit(jobs[ids[i]])
                 i += 1
+            stats.events += i - first
             self._sub_i = i
-            if i < len(times):
+            if i < end:
                 break
             self._refill()
             if not self._sub_t:

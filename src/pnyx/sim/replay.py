@@ -119,21 +119,23 @@ class WorkloadJobs(Sequence[JobRequest]):
             self._load(j - j % CHUNK)
             k = j - self._base
         submit, limit, acc, member, type_code, per_node = self._cols
-        t = type_code[k]
+        t, m = type_code[k], member[k]
+        # positional: job_id, project, member, programme, user, accelerators, per_node, types,
+        # containment, time_limit_s, submit_s, preemptible, checkpoint_interval_s
         return JobRequest(
-            job_id=j,
-            project=member[k],
-            member=member[k],
-            programme=0,
-            user=member[k],
-            accelerators=acc[k],
-            per_node=per_node[k] or None,
-            types=self._everything if t < 0 else self._single[t],
-            containment=1,
-            time_limit_s=limit[k],
-            submit_s=submit[k],
-            preemptible=True,
-            checkpoint_interval_s=self.checkpoint_s,
+            j,
+            m,
+            m,
+            0,
+            m,
+            acc[k],
+            per_node[k] or None,
+            self._everything if t < 0 else self._single[t],
+            1,
+            limit[k],
+            submit[k],
+            True,
+            self.checkpoint_s,
         )
 
     def _load(self, base: int) -> None:

@@ -206,9 +206,3 @@ def missing_datasets(conn: Connection, refs: Collection[str]) -> list[str]:
     stmt = select(c.dataset, c.version).where(c.dataset.in_(sorted({n for n, _ in wanted})))
     have = {(r[0], int(r[1])) for r in conn.execute(stmt)}
     return [r for r in refs if (r.partition("@")[0], int(r.partition("@")[2])) not in have]
-
-
-def pending_reason(conn: Connection, job_id: str) -> str | None:
-    """Why queued ``job_id`` waits, as the dispatcher last said (None: it said nothing)."""
-    c = tj.job_pending.c
-    return conn.execute(select(c.reason).where(c.job_id == job_id)).scalar()
