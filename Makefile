@@ -9,7 +9,8 @@ SLURM  := deploy/slurm/dev-cluster.sh
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo lint fmt test system-deps pg-start pg-stop slurm-start slurm-stop clean
+.PHONY: help venv demo lint fmt test system-deps pg-start pg-stop slurm-start slurm-stop clean \
+	native native-clean
 
 help:
 	@echo "make venv      create $(VENV) and install pnyx with dev extras"
@@ -17,6 +18,8 @@ help:
 	@echo "make lint      ruff check + ruff format --check + mypy + lint-imports"
 	@echo "make fmt       ruff format + ruff check --fix"
 	@echo "make test      install missing Debian packages, lint, start PostgreSQL, run pytest"
+	@echo "make native    compile the scheduling core and simulator engine with mypyc (faster)"
+	@echo "make native-clean  remove the compiled modules (run the sources again)"
 	@echo "make pg-stop   stop the throwaway PostgreSQL"
 	@echo "make slurm-stop  stop the Slurm test clusters (deploy/slurm/dev-cluster.sh)"
 	@echo "make clean     remove $(VENV), caches and $(DATA)"
@@ -72,7 +75,17 @@ slurm-start:
 slurm-stop:
 	@$(SLURM) stop
 
-clean:
+# The native build: the same sources compiled by mypyc into extension modules next to them
+# (setup.py lists them); importing pnyx refuses them once a source is newer.
+native: venv
+	PNYX_NATIVE=1 $(BIN)/python setup.py -q build_ext --inplace --force
+	@$(BIN)/python -c "import pnyx.native as n; b = n.build_name(); print('pnyx build:', b); \
+	  raise SystemExit(b != 'native')"
+
+native-clean:
+	rm -f src/pnyx/sched/*.so src/pnyx/sim/*.so src/pnyx_native__mypyc*.so
+
+clean: native-clean
 	rm -rf $(VENV) $(DATA) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache \
 	  .hypothesis .import_linter_cache
 	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,9 +9,11 @@
 #   slurmdbd, mariadb-server      their accounting database (sacct usage import, sacctmgr shares)
 #   python3.11-doc    demo/test text corpus (HTML docs, PSF-2.0) and images (its PNGs)
 #   espeak-ng         demo/test audio corpus: speech synthesised offline to WAV
+#   gcc, python3-dev  the native build (`make native`, mypyc) and tests/native, which builds it
 set -euo pipefail
 
 PACKAGES=(postgresql chromium fonts-liberation make python3 python3-venv python3.11-doc espeak-ng)
+PACKAGES+=(gcc python3-dev)  # make native, tests/native
 PACKAGES+=(slurm-wlm munge slurmdbd mariadb-server)  # deploy/slurm/dev-cluster.sh
 
 installed() {

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from pnyx.errors import ConflictError, InvalidInputError, NotFoundError
 from pnyx.sched.facility import MAX_LEVEL, MAX_TYPES, BoolArray, FloatArray, IntArray
+from pnyx.sched.records import NATIVE, set_native
 
 EXCLUSIVE_LEVEL = 3
 """From this containment level on, a job never shares a node with another project."""
@@ -68,6 +69,31 @@ class JobRequest:
         checkpoint_interval_s: float | None = None,
         attained_accel_s: float = 0.0,
     ) -> None:
+        if NATIVE:
+            set_native(
+                self,
+                job_id=job_id,
+                project=project,
+                member=member,
+                programme=programme,
+                user=user,
+                accelerators=accelerators,
+                per_node=per_node,
+                types=types,
+                containment=containment,
+                time_limit_s=time_limit_s,
+                submit_s=submit_s,
+                preemptible=preemptible,
+                checkpoint_interval_s=checkpoint_interval_s,
+                attained_accel_s=attained_accel_s,
+            )
+            self._check()
+            set_native(
+                self,
+                exclusive=containment >= EXCLUSIVE_LEVEL,
+                need=accelerators // per_node if per_node else accelerators,
+            )
+            return
         # one per submission: the fields go straight into the instance's dict, not through
         # the frozen class's object.__setattr__ per field (the instance stays frozen)
         d = self.__dict__
@@ -125,6 +151,9 @@ class Allocation:
     counts: tuple[int, ...]
 
     def __init__(self, nodes: tuple[int, ...], counts: tuple[int, ...]) -> None:
+        if NATIVE:
+            set_native(self, nodes=nodes, counts=counts)
+            return
         d = self.__dict__  # fast init of a frozen instance, as RunningJob's
         d["nodes"], d["counts"] = nodes, counts
 
@@ -289,6 +318,18 @@ class RunningJob:
         rate: float,
         backfilled: bool = False,
     ) -> None:
+        if NATIVE:
+            set_native(
+                self,
+                job=job,
+                start_s=start_s,
+                allocation=allocation,
+                type_code=type_code,
+                leaf=leaf,
+                rate=rate,
+                backfilled=backfilled,
+            )
+            return
         # one per started job: writing the fields directly skips the frozen class's
         # object.__setattr__ per field (the instance stays frozen)
         d = self.__dict__

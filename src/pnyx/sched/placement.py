@@ -27,6 +27,7 @@ import numpy as np
 from pnyx.sched.capacity import NO_FIT
 from pnyx.sched.facility import IntArray
 from pnyx.sched.jobs import Allocation, JobRequest
+from pnyx.sched.records import NATIVE, set_native
 from pnyx.sched.views import CapacityView
 
 NODE, POD, PODS = 0, 1, 2
@@ -46,6 +47,16 @@ class Placement:
     def __init__(
         self, allocation: Allocation, type_code: int, tier: int, pods: int, leftover: int
     ) -> None:
+        if NATIVE:
+            set_native(
+                self,
+                allocation=allocation,
+                type_code=type_code,
+                tier=tier,
+                pods=pods,
+                leftover=leftover,
+            )
+            return
         d = self.__dict__  # fast init of a frozen instance (one per placement tried)
         d["allocation"], d["type_code"], d["tier"] = allocation, type_code, tier
         d["pods"], d["leftover"] = pods, leftover

@@ -22,6 +22,7 @@ from pnyx.sched.jobs import Allocation, JobRequest, PendingQueue, RunningJob, Ru
 from pnyx.sched.placement import Placement
 from pnyx.sched.preemption import PreemptionPolicy
 from pnyx.sched.priority import FairTree, Ordering, PriorityWeights, UsageTracker
+from pnyx.sched.records import NATIVE, set_native
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,17 @@ class Start:
         pods: int = 1,
         one_pod_possible: bool = False,
     ) -> None:
+        if NATIVE:
+            set_native(
+                self,
+                job_id=job_id,
+                allocation=allocation,
+                type_code=type_code,
+                backfilled=backfilled,
+                pods=pods,
+                one_pod_possible=one_pod_possible,
+            )
+            return
         d = self.__dict__  # fast init of a frozen instance (one per started job)
         d["job_id"], d["allocation"], d["type_code"] = job_id, allocation, type_code
         d["backfilled"], d["pods"], d["one_pod_possible"] = backfilled, pods, one_pod_possible

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pnyx.errors import InvalidInputError
+from pnyx.native import build_name
 from pnyx.sched import (
     Facility,
     JobRequest,
@@ -320,6 +321,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, object]:
         "backfilled_fraction": bench.stats["backfilled"] / max(started, 1),
         "multi_node_one_pod_fraction": bench.stats["one_pod"] / max(bench.stats["multi_node"], 1),
         "seed": cfg.seed,
+        "build": build_name(),
     }
     gc.unfreeze()
     return out

@@ -24,6 +24,7 @@ from typing import Any, overload
 import numpy as np
 
 from pnyx.errors import InvalidInputError
+from pnyx.native import build_name
 from pnyx.sched import Facility, JobRequest, SchedulerState
 from pnyx.sim.engine import OUTCOMES, Engine, EngineConfig, RunStats, Samples, Segments
 from pnyx.sim.metrics import SegmentTable, compute_metrics
@@ -257,6 +258,7 @@ def replay_sampled(
         "jobs_per_s": work.jobs / stats.wall_s if stats.wall_s > 0 else 0.0,
         "peak_rss_mib": peak_rss_mib(),
         "wall_s": stats.wall_s,
+        "build": build_name(),
     }
     return Replayed(out, seg, samples)
 
