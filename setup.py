@@ -1,10 +1,10 @@
 """Build hook for the optional native build of pnyx (metadata lives in pyproject.toml).
 
-``PNYX_NATIVE=1`` compiles the scheduling core (``pnyx.sched``) and the simulator's event
-engine with mypyc: the same Python source, type-checked by mypy --strict, turned into C
-extension modules (what mypy and black ship). Decisions are the same as the interpreted
-build's (tests/native checks it on reference simulations); only speed differs. Without
-the variable nothing is compiled. ``make native`` builds it into the source tree.
+``PNYX_NATIVE=1`` compiles the scheduling core (``pnyx.sched``), the simulator's event
+engine and its replay with mypyc: the same Python source, type-checked by mypy --strict,
+turned into C extension modules (what mypy and black ship). Decisions are the same as the
+interpreted build's (tests/native checks it on reference simulations); only speed differs.
+Without the variable nothing is compiled. ``make native`` builds it into the source tree.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ HERE = Path(__file__).resolve().parent
 NATIVE_MODULES = [
     *sorted(p.relative_to(HERE).as_posix() for p in (HERE / "src/pnyx/sched").glob("*.py")),
     "src/pnyx/sim/engine.py",
+    "src/pnyx/sim/replay.py",
 ]
-"""The modules compiled: everything the simulator runs per job."""
+"""The modules compiled: everything the simulator runs per job (the core, the event engine,
+and the replay that builds each job's request at its submission)."""
 
 BUILD_REQUIRES = ["mypy==2.4.1", "numpy==2.4.6"]
 """mypyc ships with mypy (the pins of pyproject.toml); numpy's types are part of the type check."""

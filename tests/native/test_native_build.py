@@ -85,8 +85,9 @@ def simulate(src: Path, args: list[str], out: Path) -> dict[str, object]:
 
 def test_the_native_copy_runs_compiled_modules(native_src: Path, plain_src: Path) -> None:
     setup_py = (ROOT / "setup.py").read_text()
-    expected = len(list((ROOT / "src/pnyx/sched").glob("*.py"))) + 1  # + sim/engine.py
-    assert "src/pnyx/sim/engine.py" in setup_py
+    simulator = ("src/pnyx/sim/engine.py", "src/pnyx/sim/replay.py")
+    assert all(path in setup_py for path in simulator)
+    expected = len(list((ROOT / "src/pnyx/sched").glob("*.py"))) + len(simulator)
     assert build_of(native_src) == ("native", expected)
     assert build_of(plain_src) == ("interpreted", 0)
 
