@@ -17,8 +17,8 @@ end are on the record). Then, in the same process:
   the log's seq range since the last pass), one measurement per round;
 - ``baseline_ms``: :func:`pnyx.services.accounting.decayed_usage`, the read of every usage
   record a pass made for the Fair-Tree usage before (the core's step skips it when it judges
-  by entitlement; the broker's ordering still makes it); ``incremental_vs_baseline`` and
-  ``seed_vs_baseline`` are the ratios;
+  by entitlement; the broker's ordering keeps its own sums: bench_dispatch_usage.py);
+  ``incremental_vs_baseline`` and ``seed_vs_baseline`` are the ratios;
 - ``agree``: the kept and the fresh book give the same integrals (relative 1e-9).
 
 Prints one JSON object; figures go to docs/benchmarks.md ("Dispatcher: the entitlement

@@ -72,6 +72,7 @@ from pnyx.services.dispatch_live import (
 )
 from pnyx.services.dispatch_order import build_offer, order_queued, unavailable_offer
 from pnyx.services.dispatch_sched import Preempting
+from pnyx.services.dispatch_usage import UsageBook
 from pnyx.services.inventory_dto import ClusterSummary
 from pnyx.services.record import record
 from pnyx.store import dispatch_repo, jobs_repo
@@ -177,6 +178,7 @@ class DispatchState:
     inventory: dict[str, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
     live: tuple[Any, LiveFacility | None] | None = None  # the core's facility and its key
     book: EntitlementBook | None = None  # the entitlement judge's decayed sums (a cache)
+    usage: UsageBook | None = None  # the projects' decayed usage (a cache)
 
 
 @dataclass
@@ -249,6 +251,7 @@ def dispatch_once(
     with ctx.db.read() as conn:
         rows = jobs_repo.job_rows(conn, ACTIVE_STATES)
     pass_.load_runs(rows)
+    pass_.engines = sorted(backends)
     ready = {n: b for n, b in backends.items() if pass_.ready(n)}
     for row in rows:
         if row["state"] == S.PREEMPTED:  # a pass died between preempted and requeued
@@ -296,6 +299,8 @@ class _Pass:
         )
         self.now = ctx.clock()
         self._declared: dict[str, ClusterSummary | None] = {}
+        self.engines: list[str] = []  # every engine's cluster, answering or not
+        self._usage: Mapping[str, float] | None = None  # the projects' decayed usage, this pass
 
     # --- engines' health -------------------------------------------------------------------
 
@@ -371,8 +376,13 @@ class _Pass:
                 offers[name] = build_offer(name, self.declared(name), nodes, active)
         if core:
             broker_offers = [o for o in offers.values() if o.available]
+            others = sum(
+                d.accelerators
+                for name in self.engines
+                if name not in core and (d := self.declared(name)) is not None
+            )
             queued = place_with_core(
-                self, rows, queued, core, inventory, sites, ready, broker_offers
+                self, rows, queued, core, inventory, sites, ready, broker_offers, others
             )
         if not queued or (core and not any(o.available for o in offers.values())):
             for row in queued:  # the core could not take them and no other engine answers
@@ -383,7 +393,9 @@ class _Pass:
                 )
             return
         cfg = self.config
-        ordered = order_queued(self.ctx, queued, self.now, cfg.weights, cfg.half_life_days)
+        ordered = order_queued(
+            self.ctx, queued, self.now, cfg.weights, cfg.half_life_days, self.project_usage()
+        )
         for row in ordered:
             needs = _needs(row)
             result = choose_cluster(
@@ -399,6 +411,18 @@ class _Pass:
                 offers[result.cluster_id] = charge(
                     offers[result.cluster_id], result, needs.accelerators
                 )
+
+    def project_usage(self) -> Mapping[str, float]:
+        """The projects' decayed usage now, from the book the dispatcher keeps (seeded from
+        every usage record on its first pass, then brought forward with what was recorded
+        since): the Fair-Tree usage of the broker's order and of the core's priority."""
+        if self._usage is None:
+            half_life_s = self.config.half_life_days * 86_400.0
+            book = self.state.usage
+            if book is None or book.half_life_s != half_life_s:
+                book = self.state.usage = UsageBook(half_life_s)
+            self._usage = book.usage(self.ctx, self.now)
+        return self._usage
 
     def record_place(
         self,

@@ -12,6 +12,11 @@ fair-share leaf (award, project, submitter):
 - **usage**: each usage record's accelerator-seconds spread evenly over ``[start, end]``, plus
   the current run of every running job (``[started_at, now]`` at its size; its record comes
   when the run ends, and the job is no longer running then);
+- **work run outside pnyx** (usage records of no pnyx job, e.g. a Slurm site's own jobs
+  brought in by the usage import): it used the member's share of the machine as much as a
+  pnyx job would, so it counts as usage *and* demand over ``[start, end]`` (it wanted what it
+  got while it ran), on the leaf (the project's oldest award of its type, the project,
+  submitter ``""``: :data:`OUTSIDE`);
 - **span**: the decayed integral of 1 since the store's first submission (capacity x span is
   the decayed capacity).
 
@@ -43,6 +48,8 @@ HORIZON_HALF_LIVES = 10.0
 Leaf = tuple[str, str, str]
 """(award, project, submitter): the fair-share leaf a job or usage record belongs to."""
 USING = frozenset({JobState.RUNNING.value, JobState.COMPLETING.value})
+OUTSIDE = ""
+"""The submitter of the leaf that work run outside pnyx is booked on (no pnyx user ran it)."""
 
 
 @dataclass(frozen=True)
@@ -81,13 +88,18 @@ class EntitlementBook:
                 cut = format_time(_utc(now_s - HORIZON_HALF_LIVES * self.half_life_s))
                 ended = dispatch_repo.ended_since(conn, cut, head)
                 used = dispatch_repo.usage_since(conn, cut, head)
+                used += [
+                    {**r, "outside": True}
+                    for r in dispatch_repo.outside_usage_since(conn, cut, head)
+                ]
                 first = dispatch_repo.first_submission(conn)
                 self.first_s = _posix(first) if first else None
             elif head > self.seq:
                 ended = dispatch_repo.ended_after_seq(conn, self.seq, head)
-                used = dispatch_repo.usage_after_seq(conn, self.seq, head)
+                used = dispatch_repo.usage_after_seq(conn, self.seq, head, outside=True)
             else:
                 ended, used = [], []
+            awards = dispatch_repo.project_awards(conn) if _any_outside(used) else {}
         self._decay_to(now_s)
         self.seq = head
         self.closed = {r["job_id"] for r in ended}
@@ -102,7 +114,17 @@ class EntitlementBook:
             if end <= start:
                 continue
             rate = float(r["accel_seconds"]) / (end - start)
-            add(self.usage, _leaf(r), rate * self.weight(start, end, now_s))
+            amount = rate * self.weight(start, end, now_s)
+            if not r.get("outside"):
+                add(self.usage, _leaf(r), amount)
+                continue
+            leaf = outside_leaf(r["project_id"], r["accelerator_type"], awards)
+            if leaf is None:
+                continue  # a project without awards belongs to no member
+            add(self.usage, leaf, amount)
+            add(self.demand, leaf, amount)
+            if self.first_s is None or start < self.first_s:
+                self.first_s = start
 
     def _decay_to(self, now_s: float) -> None:
         if self.seq >= 0 and now_s > self.at_s:
@@ -145,6 +167,23 @@ def add(sums: dict[Leaf, float], key: Leaf, amount: float) -> None:
     """``sums[key] += amount``."""
     if amount:
         sums[key] = sums.get(key, 0.0) + amount
+
+
+def outside_leaf(
+    project: str, accelerator_type: str, awards: Mapping[str, Sequence[tuple[str, frozenset[str]]]]
+) -> Leaf | None:
+    """The leaf that work run outside pnyx for ``project`` is booked on: the project's oldest
+    award of ``accelerator_type`` (usage charges the oldest first), else its oldest award;
+    None for a project without awards."""
+    mine = awards.get(project, ())
+    if not mine:
+        return None
+    award = next((a for a, kinds in mine if accelerator_type in kinds), mine[0][0])
+    return (award, project, OUTSIDE)
+
+
+def _any_outside(rows: Iterable[Mapping[str, Any]]) -> bool:
+    return any(r.get("outside") for r in rows)
 
 
 def leaves_of(rows: Sequence[dict[str, Any]]) -> list[Leaf]:

@@ -103,12 +103,14 @@ def place_with_core(
     sites: Mapping[str, frozenset[str]],
     backends: Mapping[str, Backend],
     offers: Sequence[ClusterOffer] = (),
+    other_accelerators: int = 0,
 ) -> list[dict[str, Any]]:
     """Place with the core on ``engine_nodes``' clusters; the queued rows it did not start.
 
     A start on a type the job likes less than one the broker could start it on now, on one
     of the other clusters (``offers``), is not made: the job is left to the broker, so that
-    its preferred type wins wherever it has room."""
+    its preferred type wins wherever it has room. ``other_accelerators``: the declared
+    accelerators of the other clusters (the entitlement judge's capacity is the machine's)."""
     key = (
         pass_.now.date(),
         tuple(sorted((r["cluster_id"], r["node_name"], r["pod_id"]) for r in inventory)),
@@ -135,8 +137,9 @@ def place_with_core(
     own = set(leaves_of([*active, *queued]))
     history = [k for k in (ent.usage.keys() | ent.demand.keys() if ent else ()) if k not in own]
     fair = fair_inputs(
-        pass_.ctx, [*active, *queued], pass_.now, cfg.half_life_days, sorted(history), ent is None
-    )
+        pass_.ctx, [*active, *queued], pass_.now, cfg.half_life_days, sorted(history), ent is None,
+        pass_.project_usage() if ent is None else None,
+    )  # fmt: skip
     core = SchedulerConfig(
         weights=cfg.weights,
         reservations=cfg.reservations,
@@ -144,8 +147,9 @@ def place_with_core(
         preemption=cfg.preemption,
     )
     out = schedule_live(
-        live, active, queued, fair, pass_.now, core, pass_.state.preempting, sites, ent
-    )
+        live, active, queued, fair, pass_.now, core, pass_.state.preempting, sites, ent,
+        other_accelerators,
+    )  # fmt: skip
     started: set[str] = set()
     elsewhere = {o.cluster_id: o for o in offers}
     for start in out.starts:

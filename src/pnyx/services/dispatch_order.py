@@ -5,8 +5,9 @@
 user, plus age and size. Targets are the Council's enacted shares (a member's share of a
 programme = programme share x the member's share of it; a member's share = the sum over
 programmes); absent shares count equally. Usage is the project's decayed usage
-(:func:`pnyx.services.accounting.decayed_usage`), split evenly over the project's users. The
-member and programme of a job are those of its award.
+(:func:`pnyx.services.accounting.decayed_usage`, or the same sums kept between passes by the
+dispatcher's :class:`pnyx.services.dispatch_usage.UsageBook`), split evenly over the project's
+users. The member and programme of a job are those of its award.
 
 **Offers.** A cluster's offer (:class:`pnyx.domain.broker.ClusterOffer`) joins the inventory
 (site, containment level, partitions and their certificates) with its engine's live nodes
@@ -47,11 +48,13 @@ def order_queued(
     now: datetime,
     weights: PriorityWeights,
     half_life_days: float,
+    usage: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """``queued`` job rows, highest priority first (ties: earlier submission, lower id)."""
+    """``queued`` job rows, highest priority first (ties: earlier submission, lower id).
+    ``usage``: the projects' decayed usage when the caller keeps it (else it is read)."""
     if len(queued) <= 1:
         return list(queued)
-    fair = fair_inputs(ctx, queued, now, half_life_days)
+    fair = fair_inputs(ctx, queued, now, half_life_days, usage=usage)
     paths = fair.paths
     tree = FairTree(fair.shares)
     leaves = [tree.leaf(p) for p in paths]
@@ -86,11 +89,16 @@ def fair_inputs(
     half_life_days: float,
     history: Sequence[tuple[str, str, str]] = (),
     project_usage: bool = True,
+    usage: Mapping[str, float] | None = None,
 ) -> FairInputs:
     """The Fair-Tree inputs of ``rows`` (see the module docstring), and the paths of the
     ``history`` leaves (award, project, submitter) of jobs no longer active. Without
-    ``project_usage`` the projects' decayed usage is not read (the caller has its own)."""
-    usage = accounting.decayed_usage(ctx, now, half_life_days) if project_usage else {}
+    ``project_usage`` the projects' decayed usage is left out (the caller has its own);
+    ``usage``: the projects' decayed usage as the caller keeps it (else it is read)."""
+    if not project_usage:
+        usage = {}
+    elif usage is None:
+        usage = accounting.decayed_usage(ctx, now, half_life_days)
     shares = council_read.enacted_shares(ctx)
     with ctx.db.read() as conn:
         owners = dispatch_repo.award_owners(conn)

@@ -20,6 +20,22 @@ The outcome: starts (cluster, type, node names, a reason such as "one pod lab-gp
 lab-gpu, best fit"), reservations as pending reasons ("reserved: starts by T on nodes ..."),
 and preemption plans (victim, beneficiary, requeue time, the share reason). The core's state is
 rebuilt every pass (the store is the truth; nothing is lost on a restart).
+
+Three live rules the core (shared with the simulator, whose decisions stay as they are) does
+not apply itself:
+
+- **preferred type**: the core places a multi-type job by best fit over all its types; a job
+  started on a type it lists after another is moved, once the pass is over, to the first type
+  it prefers that still has room (never onto the nodes of a reservation, so no reservation is
+  delayed): a job listing ``["h100", "a100"]`` runs on h100 whenever h100 has room;
+- **one judge**: with ``Judge.ENTITLEMENT`` the core's top-reservation plan is judged by what
+  members run now (allocation); a plan whose beneficiary's member is above its entitlement, or
+  that takes a job of a member not above its entitlement (beyond the tolerance), is dropped, so
+  every live preemption agrees with the configured judge (the per-member plans already do);
+- **the whole machine's capacity**: the entitlement's demand and usage count every pnyx job
+  (and work run outside pnyx), wherever it ran; its capacity is the whole facility's too
+  (``other_accelerators``: the declared accelerators of the clusters the broker serves), so a
+  member is judged on its share of the machine, not of the core's clusters alone.
 """
 
 from __future__ import annotations
@@ -45,7 +61,13 @@ from pnyx.sched import (
     place,
     schedule_pass,
 )
-from pnyx.sched.preemption import Judge, PreemptionPolicy, entitlement_gap, member_service
+from pnyx.sched.preemption import (
+    Judge,
+    PreemptionPlan,
+    PreemptionPolicy,
+    entitlement_gap,
+    member_service,
+)
 from pnyx.services.context import format_time
 from pnyx.services.dispatch_entitlement import Entitlement, leaves_of
 from pnyx.services.dispatch_facility import LiveFacility
@@ -108,6 +130,7 @@ def schedule_live(
     preempting: Mapping[str, Preempting],
     dataset_sites: Mapping[str, frozenset[str]] | None = None,
     entitlement: Entitlement | None = None,
+    other_accelerators: int = 0,
 ) -> LiveOutcome:
     """One pass of the core over the live facility (see the module docstring).
 
@@ -115,9 +138,10 @@ def schedule_live(
     ``entitlement``: the decayed usage and demand of every leaf (``fair.history`` has the
     paths of leaves without active rows) and the decayed span, from the store
     (:mod:`pnyx.services.dispatch_entitlement`); it replaces the projects' usage, and the
-    entitlement judge needs it.
+    entitlement judge needs it. ``other_accelerators``: the facility's accelerators outside
+    ``live`` (the broker's clusters), added to the entitlement's capacity.
     """
-    driver = _Driver(live, fair, now, config, dataset_sites, entitlement)
+    driver = _Driver(live, fair, now, config, dataset_sites, entitlement, other_accelerators)
     return driver.run(active, queued, preempting)
 
 
@@ -130,9 +154,10 @@ class _Driver:
         config: SchedulerConfig,
         sites: Mapping[str, frozenset[str]] | None,
         entitlement: Entitlement | None = None,
+        other_accelerators: int = 0,
     ) -> None:
         self.live, self.fair, self.sites = live, fair, sites
-        self.entitlement = entitlement
+        self.entitlement, self.other = entitlement, max(0, other_accelerators)
         self.now_s = now.timestamp()
         self.state = SchedulerState(live.facility, config, fair.shares, self.now_s)
         self.ids: list[str] = []
@@ -140,6 +165,8 @@ class _Driver:
         self.acceptable: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.out = LiveOutcome()
         self.preempted_for: dict[str, str] = {}  # beneficiary -> the victims, the judge
+        self.moved: dict[int, Allocation] = {}  # jobs moved to a type they prefer
+        self.plans: list[PreemptionPlan] = []  # the core's plans the configured judge keeps
 
     def run(
         self,
@@ -158,6 +185,8 @@ class _Driver:
         self._usage(list(active) + list(queued))
         self._in_progress(preempting)
         decisions = schedule_pass(self.state, self.now_s)
+        self.plans = self._judged(decisions.preemptions)
+        self.moved = self._prefer(decisions)
         self._decided(decisions)
         return self.out
 
@@ -287,7 +316,10 @@ class _Driver:
         for key, leaf in leaf_of.items():
             usage.usage[leaf] = ent.usage.get(key, 0.0)
             usage.demand[leaf] = ent.demand.get(key, 0.0)
-        usage.span_s = ent.span_s
+        # the core's capacity is the clusters it schedules; the entitlement's is the whole
+        # machine's (demand and usage count every job): capacity x span scales alike
+        core = float(self.state.fac.accelerators)
+        usage.span_s = ent.span_s * ((core + self.other) / core if core > 0 else 1.0)
 
     def _in_progress(self, preempting: Mapping[str, Preempting]) -> None:
         num = {job_id: i for i, job_id in enumerate(self.ids)}
@@ -297,6 +329,79 @@ class _Driver:
             if p.beneficiary in num and num[p.beneficiary] in self.state.pending:
                 self.state.awaiting[num[p.beneficiary]] = p.requeue_at
 
+    # --- the job's preferred type ---------------------------------------------------------
+
+    def _prefer(self, decisions: Decisions) -> dict[int, Allocation]:
+        """Move each start made on a type its job likes less than another to the first type
+        it prefers that has room now (after every start of the pass), never onto the nodes of
+        a reservation nor onto a type a preemption's beneficiary may run on (the room it was
+        planned with stays free); the moved jobs' new allocations."""
+        moved: dict[int, Allocation] = {}
+        running = self.state.running.jobs
+        starts = [s for s in decisions.started if len(running[s.job_id].job.types) > 1]
+        if not starts:
+            return moved
+        q = self.state.pending
+        planned = {c for p in self.plans for c in q.job(q.slot_of(p.job_id)).types}
+        index = self.state.index
+        for r in decisions.reservations:  # whole nodes kept: a move never delays a reservation
+            nodes = list(r.allocation.nodes)
+            index.hold(nodes, [int(self.live.facility.total[n]) for n in nodes])
+        try:
+            for start in starts:
+                job = running[start.job_id].job
+                for codes in self._better(job, start.type_code, planned):
+                    found = place(index, job, codes)
+                    if found is None:
+                        continue
+                    self.state.release(job.job_id, self.now_s)
+                    self.state.submit(job)
+                    self.state.start(job, found, self.now_s, start.backfilled)
+                    moved[start.job_id] = found.allocation
+                    break
+        finally:
+            index.unhold_all()
+        return moved
+
+    def _better(self, job: JobRequest, code: int, planned: set[int]) -> list[tuple[int, ...]]:
+        """The job's codes of the types it lists before ``code``'s, one group per type, in
+        the job's order of preference (without the ``planned`` codes)."""
+        wanted = list(self.rows[self.ids[job.job_id]]["accelerator_types"])
+        have = self.live.codes[code].accelerator_type
+        rank = wanted.index(have) if have in wanted else len(wanted)
+        groups: list[tuple[int, ...]] = []
+        for kind in wanted[:rank]:
+            group = tuple(
+                c
+                for c in job.types
+                if self.live.codes[c].accelerator_type == kind and c not in planned
+            )
+            if group:
+                groups.append(group)
+        return groups
+
+    # --- the configured judge ---------------------------------------------------------------
+
+    def _judged(self, plans: Sequence[PreemptionPlan]) -> list[PreemptionPlan]:
+        """The plans that agree with ``Judge.ENTITLEMENT`` (all of them by another judge): a
+        beneficiary whose member is not above its entitlement, victims whose members are above
+        it beyond the tolerance (the core's top-reservation plan is judged by allocation)."""
+        policy = self.state.config.preemption
+        if policy is None or policy.judge is not Judge.ENTITLEMENT or not plans:
+            return list(plans)
+        member, share = self.state.tree.members()
+        gap = entitlement_gap(self.state, policy, member, share.size)
+        slack = policy.tolerance * self.state.fac.accelerators
+        q, running, tree = self.state.pending, self.state.running.jobs, self.state.tree
+        kept = []
+        for plan in plans:
+            job = q.job(q.slot_of(plan.job_id))
+            if gap[member[tree.leaf(job.path)]] < 0:
+                continue  # its member is above its entitlement: it may not take
+            if all(gap[member[running[v].leaf]] < -slack for v in plan.victims):
+                kept.append(plan)
+        return kept
+
     # --- reading the decisions -------------------------------------------------------------
 
     def _decided(self, decisions: Decisions) -> None:
@@ -304,7 +409,11 @@ class _Driver:
         for start in decisions.started:
             row = self.rows[self.ids[start.job_id]]
             started.add(row["job_id"])
-            self.out.starts.append(self._live_start(row, start.allocation, start.backfilled))
+            moved = self.moved.get(start.job_id)
+            alloc = start.allocation if moved is None else moved
+            self.out.starts.append(
+                self._live_start(row, alloc, start.backfilled, moved is not None)
+            )
         for r in decisions.reservations:
             names = self._names(r.allocation)
             cluster = self.live.nodes[r.allocation.nodes[0]].cluster
@@ -316,7 +425,7 @@ class _Driver:
             self.out.waiting[self.ids[num]] = (
                 "no node set of the live facility can ever hold this job (shape, type, containment)"
             )
-        for plan in decisions.preemptions:
+        for plan in self.plans:
             self._preemption(plan.job_id, plan.victims, plan.requeue_s)
         policy = self.state.config.preemption
         judged = policy is not None and policy.judge is not Judge.ATTAINED
@@ -352,7 +461,9 @@ class _Driver:
             under[m] = under[m] or bool(ratio[leaf] > 1.0)
         return under
 
-    def _live_start(self, row: dict[str, Any], alloc: Allocation, backfilled: bool) -> LiveStart:
+    def _live_start(
+        self, row: dict[str, Any], alloc: Allocation, backfilled: bool, moved: bool = False
+    ) -> LiveStart:
         nodes = [self.live.nodes[n] for n in alloc.nodes]
         cluster = nodes[0].cluster
         code = self.live.codes[self.live.code_of(alloc.nodes[0])]
@@ -366,9 +477,15 @@ class _Driver:
         part = f"partition {code.partition}" if code.partition else "default partition"
         level = parse_containment(row["containment"]).rank
         how = "backfilled around a reservation" if backfilled else "in priority order"
+        wanted = list(row["accelerator_types"])
+        fit = "best fit"
+        if moved:
+            fit = "the first type it prefers with room, best fit"
+        elif len(wanted) > 1 and code.accelerator_type != wanted[0]:
+            fit = "best fit; the types it lists first have no room for it"
         reason = (
             f"pnyx: {where} of {cluster} ({part}, CL-{level}) for {row['nodes']} node(s) x "
-            f"{row['accelerators_per_node']} {code.accelerator_type}, best fit, {how}"
+            f"{row['accelerators_per_node']} {code.accelerator_type}, {fit}, {how}"
         )
         if row["datasets"]:  # the broker's word on data locality, where it applies
             site = self.live.site_of.get(cluster)

@@ -177,20 +177,63 @@ def usage_since(conn: Connection, cut: str, upto: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def usage_after_seq(conn: Connection, seq: int, upto: int) -> list[dict[str, Any]]:
-    """Usage records of pnyx jobs recorded in an event after ``seq`` up to ``upto`` (a range
-    of the log's primary key), as :func:`usage_since` gives them."""
+def outside_usage_since(conn: Connection, cut: str, upto: int) -> list[dict[str, Any]]:
+    """Usage records (recorded by event ``upto`` at the latest) that ended at or after ``cut``
+    and belong to no pnyx job (work a site ran outside pnyx, imported by the usage import):
+    project, accelerator type, accelerator-seconds, start and end."""
+    u = ta.usage_records.c
+    j = tj.jobs.c
+    stmt = (
+        select(u.project_id, u.accelerator_type, u.accel_seconds, u.start_at, u.end_at)
+        .select_from(ta.usage_records.outerjoin(tj.jobs, j.job_id == u.job_id))
+        .where(u.end_at >= cut, u.recorded_seq <= upto, j.job_id.is_(None))
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def project_awards(conn: Connection) -> dict[str, list[tuple[str, frozenset[str]]]]:
+    """project -> its awards (id, the accelerator types it awards hours of), by award id."""
+    a, h = ta.awards.c, ta.award_hours.c
+    types: dict[str, set[str]] = {}
+    for award_id, kind in conn.execute(select(h.award_id, h.accelerator_type)):
+        types.setdefault(award_id, set()).add(kind)
+    out: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for award_id, project in conn.execute(select(a.award_id, a.project_id).order_by(a.award_id)):
+        out.setdefault(project, []).append((award_id, frozenset(types.get(award_id, ()))))
+    return out
+
+
+def usage_upto(conn: Connection, upto: int) -> list[dict[str, Any]]:
+    """Every usage record recorded by event ``upto`` at the latest: project,
+    accelerator-seconds and end."""
+    u = ta.usage_records.c
+    stmt = select(u.project_id, u.accel_seconds, u.end_at).where(u.recorded_seq <= upto)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def usage_events_after(conn: Connection, seq: int, upto: int) -> list[dict[str, Any]]:
+    """The bodies of the usage records recorded in an event after ``seq`` up to ``upto`` (a
+    range of the log's primary key), in log order."""
     c = t.events.c
     kind = UsageRecorded.KIND
     stmt = select(c.entry).where(c.seq > seq, c.seq <= upto, c.kind == kind).order_by(c.seq)
-    bodies = [json.loads(e)["body"] for (e,) in conn.execute(stmt)]
+    return [json.loads(e)["body"] for (e,) in conn.execute(stmt)]
+
+
+def usage_after_seq(
+    conn: Connection, seq: int, upto: int, outside: bool = False
+) -> list[dict[str, Any]]:
+    """Usage records of pnyx jobs recorded in an event after ``seq`` up to ``upto`` (a range
+    of the log's primary key), as :func:`usage_since` gives them; with ``outside``, also those
+    of no pnyx job, as :func:`outside_usage_since` gives them (with ``"outside": True``)."""
+    bodies = usage_events_after(conn, seq, upto)
     ids = sorted({b["job_id"] for b in bodies})
     owners: dict[str, tuple[str, str, str]] = {}
     j = tj.jobs.c
     for i in range(0, len(ids), 500):
         rows = select(j.job_id, *_USAGE_COLUMNS).where(j.job_id.in_(ids[i : i + 500]))
         owners.update({r[0]: (r[1], r[2], r[3]) for r in conn.execute(rows)})
-    return [
+    out = [
         {
             "award_id": owners[b["job_id"]][0],
             "project_id": owners[b["job_id"]][1],
@@ -202,3 +245,17 @@ def usage_after_seq(conn: Connection, seq: int, upto: int) -> list[dict[str, Any
         for b in bodies
         if b["job_id"] in owners
     ]
+    if outside:
+        out += [
+            {
+                "project_id": b["project_id"],
+                "accelerator_type": b["accelerator_type"],
+                "accel_seconds": b["accel_seconds"],
+                "start_at": b["start"],
+                "end_at": b["end"],
+                "outside": True,
+            }
+            for b in bodies
+            if b["job_id"] not in owners
+        ]
+    return out
