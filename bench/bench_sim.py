@@ -3,6 +3,7 @@
     python bench/bench_sim.py [--trace examples/traces/philly.csv] [--accelerators 304]
                               [--start 2017-11-13] [--end 2017-11-20] [--load X] [--seed 0]
                               [--policies pnyx,fifo,backfill,sjf,las] [--member-days]
+                              [--idle-days]
 
 Prints one JSON object: the command's settings, the machine, and per policy the DESIGN
 section 8 figures (utilisation, mean / p99 wait, large-job wait, share deviation mean / max,
@@ -11,7 +12,10 @@ seconds). Every policy replays the same workload with the same seed. Each policy
 also go to stderr as one JSON line as soon as it has run (long runs can be watched, and a cut
 run keeps what it measured). ``--member-days`` adds, per policy, each day's utilisation and
 each member-day's signed deviation (entitled - delivered, pp; null where the member had no
-job waiting, so the day does not count): the evidence behind the mean and the max. For
+job waiting, so the day does not count): the evidence behind the mean and the max.
+``--idle-days`` adds, per policy and day, the mean idle accelerators and how many of them were
+released by a segment's end and still waited for the next pass (``--tick-s``): the evidence
+behind a utilisation gap (docs/benchmarks.md, "Where pnyx's idle accelerators are"). For
 100,000 accelerators, e.g.:
 
     python bench/bench_sim.py --accelerators 100000 --load 2.5 --start 2017-11-15 \
@@ -89,6 +93,45 @@ def member_days(work: Workload, seg: SegmentTable, capacity: int) -> dict[str, A
     }
 
 
+def idle_days(seg: SegmentTable, capacity: int, window_s: float, tick_s: float) -> dict[str, Any]:
+    """Per day of the window: mean idle accelerators, split by whether a pass had seen them.
+
+    ``idle`` = capacity - accelerators running, averaged over the day. ``awaiting_pass``: of
+    those, accelerators a segment's end released and no pass has offered to the queue yet:
+    with a tick T the engine's next pass after a release is at the next multiple of T, so a
+    segment of k accelerators ending at e leaves k idle for ceil(e / T) x T - e (none without a
+    tick: a pass follows every batch of events). ``after_pass`` = the rest: free once a pass had
+    seen them (reservation holds, fragments no pending job fits, nothing pending, and the time
+    before the first pass). ``ended`` = accelerators of the segments completed in the day,
+    what ``awaiting_pass`` grows with (about T / 2 seconds each).
+    """
+    bounds = bucket_bounds(window_s)
+    span = np.diff(bounds)
+    one = np.zeros(seg.job.size, dtype=np.int64)
+    acc = seg.accelerators.astype(np.float64)
+    busy = per_bucket(one, acc, seg.start_s, seg.end_s, bounds, 1)[0]
+    idle = capacity * span - busy
+    if tick_s > 0:
+        next_pass = np.ceil(seg.end_s / tick_s) * tick_s
+        awaiting = per_bucket(one, acc, seg.end_s, next_pass, bounds, 1)[0]
+    else:
+        awaiting = np.zeros(span.size)
+    done = seg.outcome == 0
+    day = np.searchsorted(bounds, seg.end_s[done], side="right") - 1
+    inside = day < span.size
+    ended = np.bincount(day[inside], weights=acc[done][inside], minlength=span.size)
+
+    def mean(x: Any) -> list[float]:
+        return [round(float(v), 2) for v in x / span]
+
+    return {
+        "idle": mean(idle),
+        "awaiting_pass": mean(awaiting),
+        "after_pass": mean(idle - awaiting),
+        "ended": [int(v) for v in ended],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", type=Path, default=ROOT / "examples/traces/philly.csv")
@@ -100,6 +143,7 @@ def main() -> None:
     parser.add_argument("--tick-s", type=float, default=0.0)
     parser.add_argument("--policies", default=",".join(p.value for p in Policy))
     parser.add_argument("--member-days", action="store_true")
+    parser.add_argument("--idle-days", action="store_true")
     args = parser.parse_args()
     start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
     base = ReplayConfig(args.accelerators, "pnyx", seed=args.seed, tick_s=args.tick_s)
@@ -111,6 +155,8 @@ def main() -> None:
         table[name] = row(out)
         if args.member_days:
             table[name]["member_days"] = member_days(work, seg, args.accelerators)
+        if args.idle_days:
+            table[name]["idle_days"] = idle_days(seg, args.accelerators, work.window_s, args.tick_s)
         print(json.dumps({name: table[name]}), file=sys.stderr, flush=True)
     print(
         json.dumps(
