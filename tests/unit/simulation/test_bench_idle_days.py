@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -16,20 +15,14 @@ SAMPLE = ROOT / "tests" / "data" / "philly-sample.csv"
 CAPACITY = 64
 
 
-def bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_sim", ROOT / "bench" / "bench_sim.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("policy", ["backfill", "pnyx"])
-def test_after_pass_idle_is_what_the_engine_sampled_after_its_passes(policy: str) -> None:
+def test_after_pass_idle_is_what_the_engine_sampled_after_its_passes(
+    policy: str, bench_sim: ModuleType
+) -> None:
     config = ReplayConfig(CAPACITY, policy, tick_s=60.0)
     work = prepare(SAMPLE, None, None, 1.5, config)
     seg, stats, samples = simulate_sampled(work, config, enacted_shares(work.members, None))
-    table = bench_module().idle_days(seg, CAPACITY, work.window_s, 60.0)
+    table = bench_sim.idle_days(seg, CAPACITY, work.window_s, 60.0)
     span = np.diff(np.minimum(np.arange(len(table["idle"]) + 1) * 86_400.0, work.window_s))
     after = float(np.dot(table["after_pass"], span))
     # before the first pass everything is idle; from then on the engine's samples
@@ -44,11 +37,13 @@ def test_after_pass_idle_is_what_the_engine_sampled_after_its_passes(policy: str
     )
 
 
-def test_without_a_tick_nothing_awaits_a_pass_and_idle_is_one_minus_utilisation() -> None:
+def test_without_a_tick_nothing_awaits_a_pass_and_idle_is_one_minus_utilisation(
+    bench_sim: ModuleType,
+) -> None:
     config = ReplayConfig(CAPACITY, "backfill")
     work = prepare(SAMPLE, None, None, 1.5, config)
     out, seg = replay(work, config)
-    table = bench_module().idle_days(seg, CAPACITY, work.window_s, 0.0)
+    table = bench_sim.idle_days(seg, CAPACITY, work.window_s, 0.0)
     assert table["awaiting_pass"] == [0.0] * len(table["idle"])
     assert table["after_pass"] == table["idle"]
     span = np.diff(np.minimum(np.arange(len(table["idle"]) + 1) * 86_400.0, work.window_s))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -16,19 +15,13 @@ SAMPLE = ROOT / "tests" / "data" / "philly-sample.csv"
 CAPACITY = 64
 
 
-def bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_sim", ROOT / "bench" / "bench_sim.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("policy", ["backfill", "pnyx"])
-def test_member_days_give_the_metrics_mean_max_and_utilisation(policy: str) -> None:
+def test_member_days_give_the_metrics_mean_max_and_utilisation(
+    policy: str, bench_sim: ModuleType
+) -> None:
     work = prepare(SAMPLE, None, None, 1.5, ReplayConfig(CAPACITY, policy))
     out, seg = replay(work, ReplayConfig(CAPACITY, policy))
-    table = bench_module().member_days(work, seg, CAPACITY)
+    table = bench_sim.member_days(work, seg, CAPACITY)
     counted = [v for row in table["deviation_pp"].values() for v in row if v is not None]
     assert len(counted) == out["member_days"] > 0
     assert np.mean(np.abs(counted)) == pytest.approx(out["share_deviation_pp"]["mean"], abs=2e-3)
