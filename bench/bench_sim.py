@@ -3,7 +3,7 @@
     python bench/bench_sim.py [--trace examples/traces/philly.csv] [--accelerators 304]
                               [--start 2017-11-13] [--end 2017-11-20] [--load X] [--seed 0]
                               [--policies pnyx,fifo,backfill,sjf,las] [--member-days]
-                              [--idle-days]
+                              [--idle-days] [--tick-s S [--release-passes]]
 
 Prints one JSON object: the command's settings, the machine, and per policy the DESIGN
 section 8 figures (utilisation, mean / p99 wait, large-job wait, share deviation mean / max,
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def row(out: dict[str, Any]) -> dict[str, Any]:
     """The figures of one policy for the table."""
     return {
-        "utilisation": round(out["utilisation"], 4),
+        "utilisation": round(out["utilisation"], 6),
         "wait_mean_s": round(out["wait_s"]["mean"], 1),
         "wait_p99_s": round(out["wait_s"]["p99"], 1),
         "large_jobs_wait_mean_s": round(out["large_jobs_wait_s"]["mean"], 1),
@@ -57,6 +57,8 @@ def row(out: dict[str, Any]) -> dict[str, Any]:
         "lost_work_pct": round(out["lost_work_pct"], 4),
         "preempted_segments": out["preempted_segments"],
         "bounded_slowdown_mean": round(out["bounded_slowdown"]["mean"], 2),
+        "passes": out["passes"],
+        "release_passes": out["release_passes"],
         "jobs_per_s": round(out["jobs_per_s"], 1),
         "wall_s": round(out["wall_s"], 2),
     }
@@ -97,13 +99,14 @@ def idle_days(seg: SegmentTable, capacity: int, window_s: float, tick_s: float) 
     """Per day of the window: mean idle accelerators, split by whether a pass had seen them.
 
     ``idle`` = capacity - accelerators running, averaged over the day. ``awaiting_pass``: of
-    those, accelerators a segment's end released and no pass has offered to the queue yet:
-    with a tick T the engine's next pass after a release is at the next multiple of T, so a
-    segment of k accelerators ending at e leaves k idle for ceil(e / T) x T - e (none without a
-    tick: a pass follows every batch of events). ``after_pass`` = the rest: free once a pass had
-    seen them (reservation holds, fragments no pending job fits, nothing pending, and the time
-    before the first pass). ``ended`` = accelerators of the segments completed in the day,
-    what ``awaiting_pass`` grows with (about T / 2 seconds each).
+    those, accelerators a segment's end released and no pass has offered to the queue yet: with
+    a tick T the engine's next pass after a release is at the next multiple of T, so a segment
+    of k accelerators ending at e leaves k idle for ceil(e / T) x T - e (none without a tick,
+    or with ``--release-passes``: a pass follows every batch of events, or every end).
+    ``after_pass`` = the rest: free once a pass had seen them (reservation holds, fragments no
+    pending job fits, nothing pending, and the time before the first pass). ``ended`` =
+    accelerators of the segments completed in the day, what ``awaiting_pass`` grows with (about
+    T / 2 seconds each).
     """
     bounds = bucket_bounds(window_s)
     span = np.diff(bounds)
@@ -141,22 +144,25 @@ def main() -> None:
     parser.add_argument("--load", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tick-s", type=float, default=0.0)
+    parser.add_argument("--release-passes", action="store_true")
     parser.add_argument("--policies", default=",".join(p.value for p in Policy))
     parser.add_argument("--member-days", action="store_true")
     parser.add_argument("--idle-days", action="store_true")
     args = parser.parse_args()
     start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
-    base = ReplayConfig(args.accelerators, "pnyx", seed=args.seed, tick_s=args.tick_s)
+    knobs = {"seed": args.seed, "tick_s": args.tick_s, "release_passes": args.release_passes}
+    base = ReplayConfig(args.accelerators, "pnyx", **knobs)
     work = prepare(args.trace, start, end, args.load, base)
     table = {}
     for name in args.policies.split(","):
-        config = ReplayConfig(args.accelerators, name, seed=args.seed, tick_s=args.tick_s)
+        config = ReplayConfig(args.accelerators, name, **knobs)
         out, seg = replay(work, config)
         table[name] = row(out)
         if args.member_days:
             table[name]["member_days"] = member_days(work, seg, args.accelerators)
         if args.idle_days:
-            table[name]["idle_days"] = idle_days(seg, args.accelerators, work.window_s, args.tick_s)
+            tick = 0.0 if args.release_passes else args.tick_s  # every end is offered at once
+            table[name]["idle_days"] = idle_days(seg, args.accelerators, work.window_s, tick)
         print(json.dumps({name: table[name]}), file=sys.stderr, flush=True)
     print(
         json.dumps(

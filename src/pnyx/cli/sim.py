@@ -101,6 +101,13 @@ def run(
     mtbf_h: Annotated[
         float, typer.Option("--mtbf-h", help="node mean time between failures (0: none)")
     ] = 0.0,
+    release_passes: Annotated[
+        bool,
+        typer.Option(
+            "--release-passes",
+            help="with --tick-s: also a release pass whenever jobs end between two ticks",
+        ),
+    ] = False,
     report_out: Annotated[
         Path | None,
         typer.Option(
@@ -119,6 +126,7 @@ def run(
         overestimate=overestimate,
         tick_s=tick_s,
         mtbf_h=mtbf_h,
+        release_passes=release_passes,
     )
     work = prepare(trace, _when(start, "--start"), _when(end, "--end"), load, config)
     given = load_shares(shares) if shares is not None else None

@@ -19,7 +19,7 @@ from pnyx.sched.preemption import (
     plan_preemption,
 )
 from pnyx.sched.priority import FairTree, Ordering, PriorityWeights, UsageTracker, decay
-from pnyx.sched.scheduler import Decisions, schedule_pass
+from pnyx.sched.scheduler import Carry, Decisions, release_pass, schedule_pass
 from pnyx.sched.state import (
     Counters,
     Requeue,
@@ -32,6 +32,7 @@ from pnyx.sched.state import (
 __all__ = [
     "Allocation",
     "CapacityIndex",
+    "Carry",
     "Counters",
     "Decisions",
     "Facility",
@@ -55,6 +56,7 @@ __all__ = [
     "grid_facility",
     "place",
     "plan_preemption",
+    "release_pass",
     "requeued",
     "schedule_pass",
 ]

@@ -478,6 +478,19 @@ class CapacityIndex:
             total += sum(nodes[row][per_node:]) if per_node else free[row]
         return total
 
+    def free_bound(self, type_code: int, level: int) -> int:
+        """Free accelerators on open up nodes of ``type_code`` certified ``level`` or higher
+        (an upper bound of what a job of that type and level could use there)."""
+        free, base = self._tc_free, type_code * LEVELS
+        return sum(free[base + c] for c in range(level, LEVELS))
+
+    def held_by_type(self) -> list[int]:
+        """Held accelerators per type code."""
+        out = [0] * self.fac.n_types
+        for n in self._held_nodes:
+            out[self._type[n]] += self.held[n]
+        return out
+
     def arrays(self) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
         """Whole-facility arrays: free + held, owner, up, level (for forecasts).
 

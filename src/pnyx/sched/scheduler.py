@@ -8,6 +8,11 @@ shadow time. A job that could not run even on the emptied facility is reported i
 ``never_fits`` and reserves nothing. The started jobs are running in ``state`` from ``now_s``;
 the driver makes the decisions real. Pure: no I/O, no clock reads.
 
+Between two full passes, :func:`release_pass` starts jobs on capacity that ends released
+(a scheduler reacting to job ends, as Slurm's main scheduler does): it walks the last full
+pass's order (:class:`Carry`) again, holds what its reservations planned, and neither ranks,
+reserves nor preempts; see its docstring for why that never delays a reservation.
+
 Speed: within a pass capacity only shrinks, so a job shape (acceptable type, per-node size,
 level) that failed at some size fails for every larger size; failures are cached per type, and
 the walk filters each chunk of the queue against that cache with vector operations.
@@ -46,11 +51,42 @@ class Decisions:
     never_fits: list[int] = field(default_factory=list)
     preemptions: list[PreemptionPlan] = field(default_factory=list)
     considered: int = 0
+    carry: Carry | None = None
+    """What a later :func:`release_pass` reuses (set by full passes only)."""
+
+
+@dataclass
+class Carry:
+    """A full pass's queue order (slots, and the job ids in them then) and reservations."""
+
+    order: IntArray
+    job_ids: IntArray
+    reservations: list[Reservation]
 
 
 def schedule_pass(state: SchedulerState, now_s: float) -> Decisions:
     """Decide which pending jobs start at ``now_s`` (and start them in ``state``)."""
     return _Pass(state, now_s).run()
+
+
+def release_pass(state: SchedulerState, now_s: float, carry: Carry) -> Decisions:
+    """Start pending jobs on capacity released since the full pass that made ``carry``.
+
+    The jobs are tried in that pass's order (jobs queued since wait for the next full pass).
+    Each carried reservation whose job is still pending first tries to start; if it cannot,
+    then with ``release_backfill`` its plan nodes' free capacity is held up to what it planned
+    there (all of it if exclusive), and later jobs start as in a full pass: around the holds,
+    or on held capacity if they end before the shadow time. Without ``release_backfill`` the
+    walk stops at the first job that does not fit.
+
+    Why no reservation is delayed: on a plan node with ``F`` free accelerators and a plan of
+    ``c``, holding ``min(F, c)`` lets a job that outlives the shadow time take at most
+    ``F - c`` there when ``F >= c`` (the plan still has ``c`` plus whatever ends by then), and
+    nothing when ``F < c``. Released capacity only makes the planned shadow time reachable
+    sooner. A carried plan on a node that is down no longer holds: the pass then starts nothing.
+    ``carry`` is shortened in place to the jobs still pending. Pure, like :func:`schedule_pass`.
+    """
+    return _ReleasePass(state, now_s, carry).run()
 
 
 class _Pass:
@@ -80,6 +116,7 @@ class _Pass:
             self._preempt()
         finally:
             self.state.index.unhold_all()
+        self.out.carry = Carry(order, self.state.pending.job_id[order], self.reservations)
         return self.out
 
     def _note_waiting(self) -> None:
@@ -128,14 +165,19 @@ class _Pass:
     def _walk(self, chunk: IntArray) -> None:
         q = self.state.pending
         self.out.considered += chunk.size
-        config = self.state.config
-        if config.backfill and len(self.reservations) >= config.reservations:
+        if self._filtering():
             chunk = chunk[~self._hopeless(chunk)]
         consider = self._consider
         for job in q.jobs_at(chunk.tolist()):  # a pass only takes jobs out by starting them
             if self.stopped:
                 return
             consider(job)
+
+    def _filtering(self) -> bool:
+        """May the walk skip jobs the failure cache rules out? Only once they could no longer
+        get a reservation, and not in strict order (a blocked job stops the walk there)."""
+        config = self.state.config
+        return config.backfill and len(self.reservations) >= config.reservations
 
     def _hopeless(self, chunk: IntArray) -> BoolArray:
         """Jobs the failure cache already rules out (vectorised over the chunk)."""
@@ -162,23 +204,29 @@ class _Pass:
         )
 
     def _consider(self, job: JobRequest) -> None:
-        backfill = bool(self.reservations)
-        index = self.state.index
-        placement, use_held = self._attempt(job, NOW, index), False
-        if placement is None and backfill and self.now_s + job.time_limit_s <= self.min_shadow_s:
-            placement, use_held = self._attempt(job, SHORT, HeldView(index)), True
-        if placement is not None:
-            one_pod = len(placement.allocation.nodes) > 1 and (
-                placement.pods == 1 or _one_pod_room(HeldView(index) if use_held else index, job)
-            )
-            start = self.state.start(job, placement, self.now_s, backfill, use_held, one_pod)
-            self.out.started.append(start)
-        else:
+        if not self._try_start(job):
             never = len(self.out.never_fits)
             if len(self.reservations) < self.state.config.reservations:
                 self._reserve(job)
             blocked = len(self.out.never_fits) == never
             self.stopped = blocked and not self.state.config.backfill
+
+    def _try_start(self, job: JobRequest) -> bool:
+        """Start ``job`` now around the holds, or on held capacity if it ends before every
+        shadow time; False if it fits neither way."""
+        backfill = bool(self.reservations)
+        index = self.state.index
+        placement, use_held = self._attempt(job, NOW, index), False
+        if placement is None and backfill and self.now_s + job.time_limit_s <= self.min_shadow_s:
+            placement, use_held = self._attempt(job, SHORT, HeldView(index)), True
+        if placement is None:
+            return False
+        one_pod = len(placement.allocation.nodes) > 1 and (
+            placement.pods == 1 or _one_pod_room(HeldView(index) if use_held else index, job)
+        )
+        start = self.state.start(job, placement, self.now_s, backfill, use_held, one_pod)
+        self.out.started.append(start)
+        return True
 
     def _attempt(self, job: JobRequest, mode: int, view: CapacityView) -> Placement | None:
         """Place ``job`` on the types where no job of its shape and no larger failed.
@@ -231,6 +279,95 @@ class _Pass:
         self.reservations.append(reservation)
         self.out.reservations.append(reservation)
         self.min_shadow_s = min(self.min_shadow_s, reservation.shadow_s)
+
+
+class _ReleasePass(_Pass):
+    """A release pass: the carried order and reservations, no ranking, reserving or preempting."""
+
+    def __init__(self, state: SchedulerState, now_s: float, carry: Carry) -> None:
+        super().__init__(state, now_s)
+        self.carry = carry
+
+    def run(self) -> Decisions:
+        q, carry = self.state.pending, self.carry
+        live = q.alive[carry.order] & (q.job_id[carry.order] == carry.job_ids)
+        carry.order, carry.job_ids = carry.order[live], carry.job_ids[live]
+        if not carry.order.size or self._plan_node_down():
+            return self.out
+        try:
+            self._resume_reservations()
+            if not self.stopped and not self._exhausted():
+                rest = self._candidates()
+                for a in range(0, rest.size, CHUNK):
+                    if self.stopped:
+                        break
+                    self._walk(rest[a : a + CHUNK])
+        finally:
+            self.state.index.unhold_all()
+        return self.out
+
+    def _plan_node_down(self) -> bool:
+        up = self.state.index.up
+        return any(not up[n] for r in self.carry.reservations for n in r.allocation.nodes)
+
+    def _resume_reservations(self) -> None:
+        """Start each carried reservation's job if it fits now, else hold for its plan."""
+        q, index = self.state.pending, self.state.index
+        for r in self.carry.reservations:
+            if r.job_id not in q:
+                continue
+            if self._try_start(q.job(q.slot_of(r.job_id))):
+                continue
+            if not self.state.config.release_backfill:
+                self.stopped = True
+                return
+            nodes = list(r.allocation.nodes)
+            counts = [index.free[n] for n in nodes] if r.exclusive else list(r.allocation.counts)
+            index.hold(nodes, counts)
+            index.mark_plan(nodes, r.project)
+            self.reservations.append(r)
+            self.min_shadow_s = min(self.min_shadow_s, r.shadow_s)
+
+    def _candidates(self) -> IntArray:
+        """The carried order less the reservations' jobs; with ``release_backfill``, also less
+        the jobs larger than the free and held capacity of every type and level they accept
+        (in strict order a blocked job must stay, to stop the walk)."""
+        q, carry = self.state.pending, self.carry
+        order = carry.order
+        keep = np.ones(order.size, dtype=np.bool_)
+        if self.state.config.release_backfill:
+            keep = q.accelerators[order] <= self._shape_bounds()[q.shape[order]]
+            owned = self.state.index.owned_room
+            if owned:
+                keep |= np.isin(q.project[order], list(owned))
+        keep &= ~np.isin(carry.job_ids, [r.job_id for r in carry.reservations])
+        return order[keep]
+
+    def _shape_bounds(self) -> IntArray:
+        """Per job shape: the most accelerators a job of it could get now (free or held)."""
+        index = self.state.index
+        held = index.held_by_type()
+        return np.array(
+            [
+                max(index.free_bound(t, level) + held[t] for t in types)
+                for types, level, _ in self.state.shapes
+            ]
+            or [0],
+            dtype=np.int64,
+        )
+
+    def _exhausted(self) -> bool:
+        index = self.state.index
+        return index.open_free() == 0 and not index.owned_room and not index.held_nodes()
+
+    def _filtering(self) -> bool:
+        return self.state.config.release_backfill
+
+    def _consider(self, job: JobRequest) -> None:
+        if self._try_start(job):
+            self.stopped = self._exhausted()
+        elif not self.state.config.release_backfill:
+            self.stopped = True
 
 
 def _one_pod_room(view: CapacityView, job: JobRequest) -> bool:

@@ -43,6 +43,11 @@ class SchedulerConfig:
     """How the pass orders the queue: multifactor priority, or a baseline's order."""
     backfill: bool = True
     """Let later jobs start past a blocked one (False: strict order, the walk stops there)."""
+    release_backfill: bool = False
+    """At a release pass (:func:`~pnyx.sched.scheduler.release_pass`), let later jobs start
+    around the carried reservations, as a full pass would (True); or start jobs in order and
+    stop at the first blocked one (False: Slurm's event-triggered main scheduler, which leaves
+    backfill to its periodic pass)."""
 
     def __post_init__(self) -> None:
         if self.reservations < 0:

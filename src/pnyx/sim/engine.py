@@ -4,11 +4,14 @@ Events sit in a heap of ``(time, kind, seq, ...)`` (simpy's model): at one time,
 first, then node failures, repairs, preemption deadlines, submissions. All events of one time
 are applied to the :class:`~pnyx.sched.SchedulerState` with that time, then one
 ``schedule_pass`` runs (with ``tick_s > 0``, passes run only on multiples of ``tick_s``, as a
-scheduler loop with a fixed interval would). Started jobs get an end event at ``now + the
-runtime they still need``; a preempted or failed job's pending end is made stale by a
-per-job token. Preemption plans are executed at their ``requeue_s``. Node failures (optional)
-arrive with exponential gaps (facility rate = nodes / MTBF) and are repaired after
-``repair_s``. Every random draw comes from one seeded generator, so a run is reproducible.
+scheduler loop with a fixed interval would; with ``release_passes`` too, job ends between two
+ticks get a ``release_pass`` at once, as a scheduler reacting to job ends would: it reuses the
+last full pass's order and reservations, and a node failure voids them until the next one).
+Started jobs get an end event at ``now + the runtime they still need``; a preempted or failed
+job's pending end is made stale by a per-job token. Preemption plans are executed at their
+``requeue_s``. Node failures (optional) arrive with exponential gaps (facility rate = nodes /
+MTBF) and are repaired after ``repair_s``. Every random draw comes from one seeded generator,
+so a run is reproducible.
 
 Submissions do not enter the heap: they are streamed in submission order (a merge with the
 heap, applied after the heap's events of the same time, as their kind ranks), and each job's
@@ -36,12 +39,14 @@ import numpy as np
 
 from pnyx.errors import InvalidInputError
 from pnyx.sched import (
+    Carry,
     Decisions,
     JobRequest,
     PreemptionPlan,
     Requeue,
     SchedulerState,
     execute,
+    release_pass,
     schedule_pass,
 )
 from pnyx.sched.facility import FloatArray
@@ -64,10 +69,16 @@ class EngineConfig:
     mtbf_h: float = 0.0
     """Mean time between failures of one node, in hours (0: no failures)."""
     repair_s: float = 4 * 3600.0
+    release_passes: bool = False
+    """With ``tick_s > 0``: a release pass at each time jobs end between two ticks."""
 
     def __post_init__(self) -> None:
         if self.tick_s < 0 or self.mtbf_h < 0 or not self.repair_s > 0:
             raise InvalidInputError("tick_s and mtbf_h must be >= 0, repair_s > 0")
+        if self.release_passes and self.tick_s == 0:
+            raise InvalidInputError(
+                "release passes need a tick (tick_s > 0): without one a pass follows every event"
+            )
 
 
 @dataclass
@@ -101,6 +112,7 @@ class RunStats:
     """What the engine counted."""
 
     passes: int = 0
+    release_passes: int = 0
     events: int = 0
     never_fits: int = 0
     preempted_lost_accel_s: float = 0.0
@@ -148,6 +160,8 @@ class Engine:
         self.token = array("q", bytes(8 * n))
         self.started_s = array("d", bytes(8 * n))
         self.plans: dict[int, PreemptionPlan] = {}
+        self.carry: Carry | None = None
+        """The last full pass's order and reservations, for release passes."""
         self.segments = Segments()
         self.samples = Samples()
         self.stats = RunStats()
@@ -199,6 +213,7 @@ class Engine:
         seg_job, seg_start, seg_end = seg.job.append, seg.start_s.append, seg.end_s.append
         seg_outcome = seg.outcome.append
         tick, failures = self.config.tick_s, self.config.mtbf_h > 0
+        on_release = tick > 0 and self.config.release_passes
         inf = math.inf
         while True:
             sub_t, i = self._sub_t, self._sub_i
@@ -209,6 +224,7 @@ class Engine:
             now = heap[0][0] if heap and heap[0][0] < t_sub else t_sub
             if now == inf:
                 break
+            freed = False
             while heap and heap[0][0] == now:
                 event = pop(heap)
                 j = event[3]
@@ -219,7 +235,7 @@ class Engine:
                     seg_end(now)
                     seg_outcome(COMPLETED)
                     stats.events += 1
-                    self.pass_due = True
+                    self.pass_due = freed = True
                 else:
                     apply(event)
             if t_sub == now:
@@ -227,6 +243,8 @@ class Engine:
             # a PASS is already queued at tick_at, the next tick after any earlier time
             if self.pass_due and (tick == 0 or (now >= self.tick_at and self._on_tick(now))):
                 self._pass(now)
+            elif freed and on_release and self.carry is not None:
+                self._release_pass(now)
             if failures and self._only_failures_left():
                 break
         self._close_sample(self._last_time())
@@ -316,6 +334,7 @@ class Engine:
             self.pass_due = True
 
     def _fail(self, now: float) -> None:
+        self.carry = None
         up = np.flatnonzero(self.state.index.arrays()[2])
         if up.size:
             node = int(up[self.rng.integers(up.size)])
@@ -334,6 +353,7 @@ class Engine:
             return
         decisions = schedule_pass(self.state, now)
         self.stats.passes += 1
+        self.carry = decisions.carry
         self._started(decisions, now)
         for plan in decisions.preemptions:
             self.seq += 1
@@ -343,6 +363,16 @@ class Engine:
             self.state.cancel(job_id)
             self.stats.never_fits += 1
         self._take_sample(now)
+
+    def _release_pass(self, now: float) -> None:
+        """Start jobs on what ended at ``now``, between two ticks (no sample: they are taken
+        at full passes)."""
+        if not len(self.state.pending):
+            return
+        assert self.carry is not None
+        decisions = release_pass(self.state, now, self.carry)
+        self.stats.release_passes += 1
+        self._started(decisions, now)
 
     def _blocked(self) -> bool:
         """Nothing can start: no free accelerator (and no preemption to plan)."""

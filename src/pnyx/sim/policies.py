@@ -73,6 +73,7 @@ def policy_setup(name: str) -> PolicySetup:
                 repay_s=900.0,
                 exit_s=CHECKPOINT_EXIT_S,
             ),
+            release_backfill=True,
         )
         return PolicySetup(config)
     if policy is Policy.FIFO:

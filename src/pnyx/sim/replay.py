@@ -50,6 +50,8 @@ class ReplayConfig:
     checkpoint_interval_s: float = 1800.0
     tick_s: float = 0.0
     mtbf_h: float = 0.0
+    release_passes: bool = False
+    """With ``tick_s > 0``: a release pass whenever jobs end between two ticks."""
 
     def __post_init__(self) -> None:
         if self.accelerators < PER_NODE or self.accelerators % PER_NODE:
@@ -215,7 +217,12 @@ def simulate_sampled(
     }
     state = SchedulerState(fac, setup.config, shares=tree_shares)
     jobs = build_jobs(work, config, setup.exact_limits)
-    engine_config = EngineConfig(seed=config.seed, tick_s=config.tick_s, mtbf_h=config.mtbf_h)
+    engine_config = EngineConfig(
+        seed=config.seed,
+        tick_s=config.tick_s,
+        mtbf_h=config.mtbf_h,
+        release_passes=config.release_passes,
+    )
     engine = Engine(state, jobs, work.runtime_s, engine_config, work.submit_s, work.window_s)
     segments = engine.run()
     return segment_table(work, segments), engine.stats, engine.samples
@@ -254,6 +261,7 @@ def replay_sampled(
         "one_pod": one_pod(stats),
         "never_fits": stats.never_fits,
         "passes": stats.passes,
+        "release_passes": stats.release_passes,
         "events": stats.events,
         "jobs_per_s": work.jobs / stats.wall_s if stats.wall_s > 0 else 0.0,
         "peak_rss_mib": peak_rss_mib(),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pnyx.errors import InvalidInputError
 from pnyx.sim.metrics import SegmentTable
 from pnyx.sim.policies import Policy
 from pnyx.sim.replay import ReplayConfig, prepare, replay, sim_facility, write_segments
@@ -81,3 +83,34 @@ def test_simulated_facility_shape() -> None:
     fac = sim_facility(8 * 40, types=2)
     assert fac.n_nodes == 40 and fac.n_pods == 2
     assert fac.type_code.tolist() == [0] * 32 + [1] * 8
+
+
+@pytest.mark.parametrize("policy", ["pnyx", "backfill", "fifo"])
+def test_release_passes_start_jobs_when_others_end_between_ticks(policy: str) -> None:
+    work = sample(load=2.0)
+    ticked = ReplayConfig(CAPACITY, policy, tick_s=60.0)
+    out0, seg0 = replay(work, ticked)
+    out1, seg1 = replay(work, dataclasses.replace(ticked, release_passes=True))
+    check_conservation(work, seg1, CAPACITY)
+    assert out0["release_passes"] == 0 and np.all(seg0.start_s % 60 == 0)
+    off_tick = seg1.start_s % 60 != 0
+    assert out1["release_passes"] > 0 and off_tick.any()
+    assert set(seg1.start_s[off_tick].tolist()) <= set(seg1.end_s.tolist())
+
+
+def test_release_passes_with_node_failures_are_reproducible(tmp_path: Path) -> None:
+    config = ReplayConfig(CAPACITY * 2, "pnyx", seed=3, mtbf_h=100.0, tick_s=60.0)
+    config = dataclasses.replace(config, release_passes=True)
+    work = sample(load=1.0, seed=3)
+    texts = []
+    for name in ("a.csv", "b.csv"):
+        _, seg = replay(work, config)
+        write_segments(tmp_path / name, seg, work.members)
+        texts.append((tmp_path / name).read_text())
+    assert texts[0] == texts[1] and "failed" in texts[0]
+    check_conservation(work, seg, CAPACITY * 2)
+
+
+def test_release_passes_need_a_tick() -> None:
+    with pytest.raises(InvalidInputError, match="release passes need a tick"):
+        replay(sample(), ReplayConfig(CAPACITY, "pnyx", release_passes=True))
