@@ -26,12 +26,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 REFERENCE_RUNS = {
     # fair share with entitlement preemption on the 304-accelerator week
     "week-304-pnyx": "--accelerators 304 --policy pnyx --start 2017-11-13 --end 2017-11-20",
-    # two accelerator types, node failures, an overloaded day
+    # two accelerator types, node failures, an overloaded day, release passes (backfilling)
     "day-2k-pnyx-types-failures": "--accelerators 2000 --policy pnyx --start 2017-11-13 "
-    "--end 2017-11-14 --load 2.0 --types 2 --mtbf-h 2000 --tick-s 60",
-    # least attained service: the attained-service judge
+    "--end 2017-11-14 --load 2.0 --types 2 --mtbf-h 2000 --tick-s 60 --release-passes",
+    # least attained service: the attained-service judge; strict release passes
     "day-2k-las": "--accelerators 2000 --policy las --start 2017-11-13 --end 2017-11-14 "
-    "--load 2.0 --types 2 --mtbf-h 2000 --tick-s 60",
+    "--load 2.0 --types 2 --mtbf-h 2000 --tick-s 60 --release-passes",
     # 100,000 accelerators of three types with FIFO + EASY backfill
     "hours-100k-backfill": "--accelerators 100000 --policy backfill --start 2017-11-13 "
     "--end 2017-11-13T03:00 --load 1.2 --types 3 --tick-s 60",

@@ -484,12 +484,14 @@ class CapacityIndex:
         free, base = self._tc_free, type_code * LEVELS
         return sum(free[base + c] for c in range(level, LEVELS))
 
-    def held_by_type(self) -> list[int]:
-        """Held accelerators per type code."""
-        out = [0] * self.fac.n_types
+    def held_room_by_type(self) -> tuple[list[int], list[int]]:
+        """Per type code: nodes with held capacity, and their free + held accelerators."""
+        nodes, room = [0] * self.fac.n_types, [0] * self.fac.n_types
         for n in self._held_nodes:
-            out[self._type[n]] += self.held[n]
-        return out
+            t = self._type[n]
+            nodes[t] += 1
+            room[t] += self.free[n] + self.held[n]
+        return nodes, room
 
     def arrays(self) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
         """Whole-facility arrays: free + held, owner, up, level (for forecasts).

@@ -27,7 +27,7 @@ import numpy as np
 
 from pnyx.sched.backfill import Forecast, Reservation, plan_reservation
 from pnyx.sched.capacity import NO_FIT
-from pnyx.sched.facility import MAX_LEVEL, BoolArray, IntArray
+from pnyx.sched.facility import MAX_LEVEL, BoolArray, FloatArray, IntArray
 from pnyx.sched.jobs import JobRequest
 from pnyx.sched.placement import Placement, place
 from pnyx.sched.preemption import PreemptionPlan, plan_member_preemptions, plan_preemption
@@ -57,11 +57,15 @@ class Decisions:
 
 @dataclass
 class Carry:
-    """A full pass's queue order (slots, and the job ids in them then) and reservations."""
+    """A full pass's queue order (slots, and the job ids in them then), each job's fair-share
+    factor then (priority ordering only) and the pass's reservations."""
 
     order: IntArray
     job_ids: IntArray
     reservations: list[Reservation]
+    fair: FloatArray | None = None
+    reservation_fair: list[float] = field(default_factory=list)
+    """The reservations' jobs' fair-share factors (priority ordering only)."""
 
 
 def schedule_pass(state: SchedulerState, now_s: float) -> Decisions:
@@ -102,6 +106,8 @@ class _Pass:
         self.min_shadow_s = math.inf
         self.stopped = False
         """Strict order (no backfill): a job did not fit, so no later job may start."""
+        self.order_fair: FloatArray | None = None
+        """The ranked jobs' fair-share factors (priority ordering only)."""
         self.out = Decisions(now_s)
 
     def run(self) -> Decisions:
@@ -116,7 +122,13 @@ class _Pass:
             self._preempt()
         finally:
             self.state.index.unhold_all()
-        self.out.carry = Carry(order, self.state.pending.job_id[order], self.reservations)
+        ids = self.state.pending.job_id[order]
+        carry = Carry(order, ids, self.reservations, self.order_fair)
+        if self.order_fair is not None:
+            at = {job_id: i for i, job_id in enumerate(ids.tolist())}
+            fair = self.order_fair.tolist()
+            carry.reservation_fair = [fair[at[r.job_id]] for r in self.reservations]
+        self.out.carry = carry
         return self.out
 
     def _note_waiting(self) -> None:
@@ -160,7 +172,9 @@ class _Pass:
             state.fac.accelerators,
             q.time_limit_s[slots],
         )
-        return slots[rank(prio, q.submit_s[slots], q.job_id[slots])]
+        ranked = rank(prio, q.submit_s[slots], q.job_id[slots])
+        self.order_fair = fair[ranked]
+        return slots[ranked]
 
     def _walk(self, chunk: IntArray) -> None:
         q = self.state.pending
@@ -282,26 +296,34 @@ class _Pass:
 
 
 class _ReleasePass(_Pass):
-    """A release pass: the carried order and reservations, no ranking, reserving or preempting."""
+    """A release pass: the carried order and reservations, no ranking, reserving or preempting.
+
+    With release backfill and the priority ordering, a job does not overtake a blocked job of
+    a more under-served user (a higher fair-share factor at the full pass): what job ends free
+    between two full passes goes to the jobs ranked first or to the same fair-share standing,
+    not, a few accelerators at a time, to better-served members' small jobs ahead of a waiting
+    gang. At the next full pass everyone backfills again.
+
+    Speed (it runs at every job end): the carried order is read a chunk at a time and only as
+    far as the walk goes (it stops once nothing is free); each chunk is filtered with vector
+    operations (still pending, not a reservation's job, no larger than the room its shape could
+    find now, not below the bar), and the walked prefix is compacted.
+    """
 
     def __init__(self, state: SchedulerState, now_s: float, carry: Carry) -> None:
         super().__init__(state, now_s)
         self.carry = carry
+        self.bar = -math.inf
+        """The highest fair-share factor of a job that did not fit in this pass."""
+        self.bounds: IntArray | None = None
 
     def run(self) -> Decisions:
-        q, carry = self.state.pending, self.carry
-        live = q.alive[carry.order] & (q.job_id[carry.order] == carry.job_ids)
-        carry.order, carry.job_ids = carry.order[live], carry.job_ids[live]
-        if not carry.order.size or self._plan_node_down():
+        if self._plan_node_down():
             return self.out
         try:
             self._resume_reservations()
-            if not self.stopped and not self._exhausted():
-                rest = self._candidates()
-                for a in range(0, rest.size, CHUNK):
-                    if self.stopped:
-                        break
-                    self._walk(rest[a : a + CHUNK])
+            if not self.stopped:
+                self._walk_carried()
         finally:
             self.state.index.unhold_all()
         return self.out
@@ -312,8 +334,8 @@ class _ReleasePass(_Pass):
 
     def _resume_reservations(self) -> None:
         """Start each carried reservation's job if it fits now, else hold for its plan."""
-        q, index = self.state.pending, self.state.index
-        for r in self.carry.reservations:
+        q, index, carry = self.state.pending, self.state.index, self.carry
+        for k, r in enumerate(carry.reservations):
             if r.job_id not in q:
                 continue
             if self._try_start(q.job(q.slot_of(r.job_id))):
@@ -321,6 +343,8 @@ class _ReleasePass(_Pass):
             if not self.state.config.release_backfill:
                 self.stopped = True
                 return
+            if carry.reservation_fair:
+                self.bar = max(self.bar, carry.reservation_fair[k])
             nodes = list(r.allocation.nodes)
             counts = [index.free[n] for n in nodes] if r.exclusive else list(r.allocation.counts)
             index.hold(nodes, counts)
@@ -328,29 +352,75 @@ class _ReleasePass(_Pass):
             self.reservations.append(r)
             self.min_shadow_s = min(self.min_shadow_s, r.shadow_s)
 
-    def _candidates(self) -> IntArray:
-        """The carried order less the reservations' jobs; with ``release_backfill``, also less
-        the jobs larger than the free and held capacity of every type and level they accept
-        (in strict order a blocked job must stay, to stop the walk)."""
+    def _walk_carried(self) -> None:
+        """Walk the carried order chunk by chunk until the walk stops or nothing is free;
+        then drop the walked positions whose job is no longer pending."""
         q, carry = self.state.pending, self.carry
-        order = carry.order
-        keep = np.ones(order.size, dtype=np.bool_)
-        if self.state.config.release_backfill:
-            keep = q.accelerators[order] <= self._shape_bounds()[q.shape[order]]
-            owned = self.state.index.owned_room
-            if owned:
-                keep |= np.isin(q.project[order], list(owned))
-        keep &= ~np.isin(carry.job_ids, [r.job_id for r in carry.reservations])
-        return order[keep]
+        n, pos = carry.order.size, 0
+        while pos < n and not self.stopped and not self._exhausted():
+            chunk = carry.order[pos : pos + CHUNK]
+            ids = carry.job_ids[pos : pos + CHUNK]
+            keep = q.alive[chunk] & (q.job_id[chunk] == ids)
+            for r in carry.reservations:
+                keep &= ids != r.job_id
+            fair = carry.fair[pos : pos + CHUNK] if carry.fair is not None else None
+            chunk_bar = -math.inf
+            if self.state.config.release_backfill:
+                fits = self._may_fit(chunk)
+                if self.failed:
+                    fits &= ~self._hopeless(chunk)
+                if fair is not None:
+                    ok, chunk_bar = self._below_no_bar(fair, keep & ~fits)
+                    keep &= ok
+                keep &= fits
+            at = np.flatnonzero(keep)
+            self.out.considered += at.size
+            self._walk_fair(chunk[at].tolist(), fair[at].tolist() if fair is not None else None)
+            self.bar = max(self.bar, chunk_bar)
+            pos += CHUNK
+        if pos:
+            walked = min(pos, n)
+            head = carry.order[:walked]
+            live = q.alive[head] & (q.job_id[head] == carry.job_ids[:walked])
+            if not live.all():
+                keep_all = np.concatenate([live, np.ones(n - walked, dtype=np.bool_)])
+                carry.order, carry.job_ids = carry.order[keep_all], carry.job_ids[keep_all]
+                if carry.fair is not None:
+                    carry.fair = carry.fair[keep_all]
+
+    def _below_no_bar(self, fair: FloatArray, blocked: BoolArray) -> tuple[BoolArray, float]:
+        """Jobs whose fair-share factor is at least that of every blocked job before them
+        (the bar so far, and the chunk's jobs ruled out without a try), and the chunk's bar."""
+        before = np.maximum.accumulate(np.where(blocked, fair, -math.inf))
+        bar = np.maximum(np.concatenate([[self.bar], before[:-1]]), self.bar)
+        ok: BoolArray = fair >= bar
+        return ok, float(before[-1]) if before.size else -math.inf
+
+    def _may_fit(self, chunk: IntArray) -> BoolArray:
+        """Jobs no larger than the room their shape could find now (free, or held for one
+        that ends first): a gang's nodes with room for it, else accelerators; jobs of projects
+        with exclusive room of their own are kept."""
+        if self.bounds is None:
+            self.bounds = self._shape_bounds()
+        q = self.state.pending
+        ok: BoolArray = q.need[chunk] <= self.bounds[q.shape[chunk]]
+        owned = self.state.index.owned_room
+        if owned:
+            ok |= np.isin(q.project[chunk], list(owned))
+        return ok
 
     def _shape_bounds(self) -> IntArray:
-        """Per job shape: the most accelerators a job of it could get now (free or held)."""
+        """Per job shape: an upper bound of the ``need`` it could get now. Capacity only
+        shrinks within the pass, so it stays one."""
         index = self.state.index
-        held = index.held_by_type()
+        held_nodes, held_room = index.held_room_by_type()
         return np.array(
             [
-                max(index.free_bound(t, level) + held[t] for t in types)
-                for types, level, _ in self.state.shapes
+                max(
+                    index.open_bound(t, level, g) + (held_nodes[t] if g else held_room[t])
+                    for t in types
+                )
+                for types, level, g in self.state.shapes
             ]
             or [0],
             dtype=np.int64,
@@ -360,14 +430,21 @@ class _ReleasePass(_Pass):
         index = self.state.index
         return index.open_free() == 0 and not index.owned_room and not index.held_nodes()
 
-    def _filtering(self) -> bool:
-        return self.state.config.release_backfill
-
-    def _consider(self, job: JobRequest) -> None:
-        if self._try_start(job):
-            self.stopped = self._exhausted()
-        elif not self.state.config.release_backfill:
-            self.stopped = True
+    def _walk_fair(self, slots: list[int], fair: list[float] | None) -> None:
+        backfill = self.state.config.release_backfill
+        jobs = self.state.pending.jobs_at(slots)
+        for i, job in enumerate(jobs):
+            if self.stopped:
+                return
+            f = fair[i] if fair is not None else 0.0
+            if f < self.bar:
+                continue
+            if self._try_start(job):
+                self.stopped = self._exhausted()
+            elif backfill:
+                self.bar = max(self.bar, f)
+            else:
+                self.stopped = True
 
 
 def _one_pod_room(view: CapacityView, job: JobRequest) -> bool:

@@ -48,7 +48,6 @@ def test_released_capacity_goes_to_the_next_job_in_the_carried_order() -> None:
     decisions = release_pass(state, 30.0, carry)
     assert [s.job_id for s in decisions.started] == [waiting.job_id]
     assert decisions.carry is None and not decisions.preemptions and not decisions.reservations
-    assert carry.job_ids.tolist() == [waiting.job_id]  # shortened to what is still pending
     assert_state_consistent(state)
     assert sum(state.index.held) == 0
 
@@ -176,3 +175,41 @@ def test_release_passes_never_delay_a_carried_reservation(
         assert sum(state.index.held) == 0
         for job_id, shadow in shadow_now(state, carry, now).items():
             assert shadow <= promised[job_id], f"job {job_id}: {shadow} > {promised[job_id]}"
+
+
+def test_no_job_of_a_better_served_member_overtakes_a_blocked_one_between_passes() -> None:
+    """Member 2 runs everything, member 1 waits with a two-node gang. A node frees between
+    passes: member 2's small job does not take it ahead of member 1's gang (no reservation
+    holds it here), member 1's own small job does; at the next full pass everyone backfills."""
+    fac = grid_facility((1,), nodes_per_pod=3, per_node=4)
+    config = SchedulerConfig(reservations=0, release_backfill=True)
+    state = SchedulerState(fac, config, shares={(1,): 1.0, (2,): 1.0})
+    busy = [job(4, time_limit_s=1_000.0, member=2, project=2) for _ in range(3)]
+    for j in busy:
+        state.submit(j)
+    schedule_pass(state, 0.0)
+    gang = job(8, per_node=4, member=1, project=1, submit_s=10.0)
+    theirs = job(2, member=2, project=2, submit_s=10.0)
+    mine = job(1, member=1, project=1, submit_s=20.0)
+    for j in (gang, theirs, mine):
+        state.submit(j)
+    carry = carry_of(state, 60.0)
+    assert carry.job_ids.tolist()[0] == gang.job_id  # member 1 is under-served
+    state.release(busy[0].job_id, 70.0)
+    started = [s.job_id for s in release_pass(state, 70.0, carry).started]
+    assert started == [mine.job_id]
+    assert theirs.job_id in [s.job_id for s in schedule_pass(state, 120.0).started]
+
+
+def test_the_walked_part_of_the_carried_order_drops_jobs_no_longer_pending() -> None:
+    state = one_node_pair()
+    running = [job(4, time_limit_s=100.0) for _ in range(2)]
+    waiting = [job(1, time_limit_s=500.0) for _ in range(6)]
+    for j in (*running, *waiting):
+        state.submit(j)
+    carry = carry_of(state, 0.0)
+    assert len(carry.job_ids) == 8
+    state.release(running[0].job_id, 10.0)
+    started = release_pass(state, 10.0, carry).started
+    assert [s.job_id for s in started] == [j.job_id for j in waiting[:4]]
+    assert carry.job_ids.tolist() == [j.job_id for j in waiting[4:]]
