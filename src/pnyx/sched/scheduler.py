@@ -30,7 +30,13 @@ from pnyx.sched.capacity import NO_FIT
 from pnyx.sched.facility import MAX_LEVEL, BoolArray, FloatArray, IntArray
 from pnyx.sched.jobs import JobRequest
 from pnyx.sched.placement import Placement, place
-from pnyx.sched.preemption import PreemptionPlan, plan_member_preemptions, plan_preemption
+from pnyx.sched.preemption import (
+    Judge,
+    PreemptionPlan,
+    entitlement_gap,
+    plan_member_preemptions,
+    plan_preemption,
+)
 from pnyx.sched.priority import Ordering, priorities, rank, rank_by
 from pnyx.sched.state import SchedulerState, Start
 from pnyx.sched.views import CapacityView, HeldView
@@ -64,8 +70,11 @@ class Carry:
     job_ids: IntArray
     reservations: list[Reservation]
     fair: FloatArray | None = None
+    owed: BoolArray | None = None
+    """Per carried job: its member was owed capacity at the full pass (entitlement judge)."""
     reservation_fair: list[float] = field(default_factory=list)
     """The reservations' jobs' fair-share factors (priority ordering only)."""
+    reservation_owed: list[bool] = field(default_factory=list)
 
 
 def schedule_pass(state: SchedulerState, now_s: float) -> Decisions:
@@ -88,7 +97,9 @@ def release_pass(state: SchedulerState, now_s: float, carry: Carry) -> Decisions
     ``F - c`` there when ``F >= c`` (the plan still has ``c`` plus whatever ends by then), and
     nothing when ``F < c``. Released capacity only makes the planned shadow time reachable
     sooner. A carried plan on a node that is down no longer holds: the pass then starts nothing.
-    ``carry`` is shortened in place to the jobs still pending. Pure, like :func:`schedule_pass`.
+    With ``release_bar`` too, a job does not overtake a blocked job of an owed member that
+    ranks above it in fair share (see :class:`_ReleasePass`). The walked part of ``carry`` is
+    shortened in place to the jobs still pending. Pure, like :func:`schedule_pass`.
     """
     return _ReleasePass(state, now_s, carry).run()
 
@@ -122,13 +133,36 @@ class _Pass:
             self._preempt()
         finally:
             self.state.index.unhold_all()
+        self.out.carry = self._carry(order)
+        return self.out
+
+    def _carry(self, order: IntArray) -> Carry:
+        """What release passes reuse: the order, and with release backfill the fair-share
+        factors and owed flags of its jobs (and of the reservations' jobs)."""
         ids = self.state.pending.job_id[order]
-        carry = Carry(order, ids, self.reservations, self.order_fair)
-        if self.order_fair is not None:
-            at = {job_id: i for i, job_id in enumerate(ids.tolist())}
-            fair = self.order_fair.tolist()
-            carry.reservation_fair = [fair[at[r.job_id]] for r in self.reservations]
-        self.out.carry = carry
+        config = self.state.config
+        if not (config.release_backfill and config.release_bar) or self.order_fair is None:
+            return Carry(order, ids, self.reservations)
+        fair, owed = self.order_fair, self._owed(order)
+        carry = Carry(order, ids, self.reservations, fair, owed)
+        for r in self.reservations:
+            at = int(np.flatnonzero(ids == r.job_id)[0])
+            carry.reservation_fair.append(float(fair[at]))
+            carry.reservation_owed.append(owed is None or bool(owed[at]))
+        return carry
+
+    def _owed(self, order: IntArray) -> BoolArray | None:
+        """Per ranked job: is its member owed more than the tolerance (by the entitlement
+        judge of the preemption policy)? None without that judge: every job counts as owed."""
+        state = self.state
+        policy = state.config.preemption
+        if policy is None or policy.judge is not Judge.ENTITLEMENT:
+            return None
+        member, share = state.tree.members()
+        gap = entitlement_gap(state, policy, member, share.size)
+        owed_member: BoolArray = gap > policy.tolerance * state.fac.accelerators
+        out: BoolArray = owed_member[member[state.pending.leaf[order]]]
+        return out
         return self.out
 
     def _note_waiting(self) -> None:
@@ -298,11 +332,13 @@ class _Pass:
 class _ReleasePass(_Pass):
     """A release pass: the carried order and reservations, no ranking, reserving or preempting.
 
-    With release backfill and the priority ordering, a job does not overtake a blocked job of
-    a more under-served user (a higher fair-share factor at the full pass): what job ends free
-    between two full passes goes to the jobs ranked first or to the same fair-share standing,
-    not, a few accelerators at a time, to better-served members' small jobs ahead of a waiting
-    gang. At the next full pass everyone backfills again.
+    With release backfill, ``release_bar`` and the priority ordering, a job does not overtake a
+    blocked job of a more under-served user (a higher fair-share factor at the full pass) whose
+    member is owed capacity (the preemption policy's entitlement judge; without it, every
+    blocked job counts): what job ends free between two full passes then goes to the jobs
+    ranked first or to the same fair-share standing, not, a few accelerators at a time, to
+    better-served members' small jobs ahead of an owed member's waiting gang. At the next full
+    pass everyone backfills again.
 
     Speed (it runs at every job end): the carried order is read a chunk at a time and only as
     far as the walk goes (it stops once nothing is free); each chunk is filtered with vector
@@ -343,7 +379,7 @@ class _ReleasePass(_Pass):
             if not self.state.config.release_backfill:
                 self.stopped = True
                 return
-            if carry.reservation_fair:
+            if carry.reservation_fair and carry.reservation_owed[k]:
                 self.bar = max(self.bar, carry.reservation_fair[k])
             nodes = list(r.allocation.nodes)
             counts = [index.free[n] for n in nodes] if r.exclusive else list(r.allocation.counts)
@@ -364,18 +400,24 @@ class _ReleasePass(_Pass):
             for r in carry.reservations:
                 keep &= ids != r.job_id
             fair = carry.fair[pos : pos + CHUNK] if carry.fair is not None else None
+            owed = carry.owed[pos : pos + CHUNK] if carry.owed is not None else None
             chunk_bar = -math.inf
             if self.state.config.release_backfill:
                 fits = self._may_fit(chunk)
                 if self.failed:
                     fits &= ~self._hopeless(chunk)
                 if fair is not None:
-                    ok, chunk_bar = self._below_no_bar(fair, keep & ~fits)
+                    blocked = keep & ~fits if owed is None else keep & ~fits & owed
+                    ok, chunk_bar = self._below_no_bar(fair, blocked)
                     keep &= ok
                 keep &= fits
             at = np.flatnonzero(keep)
             self.out.considered += at.size
-            self._walk_fair(chunk[at].tolist(), fair[at].tolist() if fair is not None else None)
+            self._walk_fair(
+                chunk[at].tolist(),
+                fair[at].tolist() if fair is not None else None,
+                owed[at].tolist() if owed is not None else None,
+            )
             self.bar = max(self.bar, chunk_bar)
             pos += CHUNK
         if pos:
@@ -387,6 +429,8 @@ class _ReleasePass(_Pass):
                 carry.order, carry.job_ids = carry.order[keep_all], carry.job_ids[keep_all]
                 if carry.fair is not None:
                     carry.fair = carry.fair[keep_all]
+                if carry.owed is not None:
+                    carry.owed = carry.owed[keep_all]
 
     def _below_no_bar(self, fair: FloatArray, blocked: BoolArray) -> tuple[BoolArray, float]:
         """Jobs whose fair-share factor is at least that of every blocked job before them
@@ -430,7 +474,9 @@ class _ReleasePass(_Pass):
         index = self.state.index
         return index.open_free() == 0 and not index.owned_room and not index.held_nodes()
 
-    def _walk_fair(self, slots: list[int], fair: list[float] | None) -> None:
+    def _walk_fair(
+        self, slots: list[int], fair: list[float] | None, owed: list[bool] | None
+    ) -> None:
         backfill = self.state.config.release_backfill
         jobs = self.state.pending.jobs_at(slots)
         for i, job in enumerate(jobs):
@@ -441,10 +487,10 @@ class _ReleasePass(_Pass):
                 continue
             if self._try_start(job):
                 self.stopped = self._exhausted()
-            elif backfill:
-                self.bar = max(self.bar, f)
-            else:
+            elif not backfill:
                 self.stopped = True
+            elif fair is not None and (owed is None or owed[i]):
+                self.bar = max(self.bar, f)
 
 
 def _one_pod_room(view: CapacityView, job: JobRequest) -> bool:

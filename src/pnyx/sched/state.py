@@ -48,6 +48,10 @@ class SchedulerConfig:
     around the carried reservations, as a full pass would (True); or start jobs in order and
     stop at the first blocked one (False: Slurm's event-triggered main scheduler, which leaves
     backfill to its periodic pass)."""
+    release_bar: bool = False
+    """With ``release_backfill``: at a release pass no job overtakes a blocked job of a member
+    owed capacity (the preemption policy's entitlement judge; without it, of any member) that
+    ranks above it in fair share. Fairer between passes, at some utilisation."""
 
     def __post_init__(self) -> None:
         if self.reservations < 0:

@@ -8,10 +8,13 @@
   continuous); a member owed more than 1 % of the facility gets, in one plan, accelerators
   for its waiting jobs up to its gap (spread over 15 min), taken from the members most above
   theirs (jobs closest to their end first), never below theirs. Victims checkpoint on the
-  signal and exit after ``CHECKPOINT_EXIT_S`` (grace 300 s).
+  signal and exit after ``CHECKPOINT_EXIT_S`` (grace 300 s). At release passes (engine
+  ``release_passes``) it backfills around its carried reservations, as at a full pass
+  (``release_bar`` off: see docs/benchmarks.md for what the bar costs and gives).
 - ``fifo``: submission order, strictly: nothing starts past a blocked job.
 - ``backfill``: submission order with EASY backfill (one reservation), what a default Slurm
-  does.
+  does. At release passes, every baseline does what Slurm's main scheduler does on a job's
+  completion: start jobs in order, stop at the first that does not fit.
 - ``sjf``: shortest job first with known runtimes (an oracle bound): time limits are the true
   runtimes, ordered shortest first, with EASY backfill.
 - ``las``: least attained service first (Tiresias-like), with EASY backfill: the top blocked

@@ -182,7 +182,7 @@ def test_no_job_of_a_better_served_member_overtakes_a_blocked_one_between_passes
     passes: member 2's small job does not take it ahead of member 1's gang (no reservation
     holds it here), member 1's own small job does; at the next full pass everyone backfills."""
     fac = grid_facility((1,), nodes_per_pod=3, per_node=4)
-    config = SchedulerConfig(reservations=0, release_backfill=True)
+    config = SchedulerConfig(reservations=0, release_backfill=True, release_bar=True)
     state = SchedulerState(fac, config, shares={(1,): 1.0, (2,): 1.0})
     busy = [job(4, time_limit_s=1_000.0, member=2, project=2) for _ in range(3)]
     for j in busy:
