@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -58,9 +59,19 @@ def test_strict_fifo_starts_jobs_in_submission_order() -> None:
     assert np.all(np.diff(first) >= 0)  # job ids are in submission order
 
 
-def test_same_seed_same_segments_with_failures_and_types(tmp_path: Path) -> None:
-    config = ReplayConfig(CAPACITY * 8, "pnyx", seed=5, types=2, mtbf_h=200.0)
-    work = sample(load=0.5, seed=5)
+@pytest.mark.parametrize(
+    ("capacity", "load", "knobs"),
+    [
+        (CAPACITY * 8, 0.5, {"seed": 5, "types": 2, "mtbf_h": 200.0}),
+        (CAPACITY * 2, 1.0, {"seed": 3, "mtbf_h": 100.0, "tick_s": 60.0, "release_passes": True}),
+    ],
+    ids=["types", "release-passes"],
+)
+def test_same_seed_same_segments_with_failures(
+    tmp_path: Path, capacity: int, load: float, knobs: dict[str, Any]
+) -> None:
+    config = ReplayConfig(capacity, "pnyx", **knobs)
+    work = sample(load=load, seed=knobs["seed"])
     files = []
     for name in ("a.csv", "b.csv"):
         _, seg = replay(work, config)
@@ -68,7 +79,7 @@ def test_same_seed_same_segments_with_failures_and_types(tmp_path: Path) -> None
         files.append((tmp_path / name).read_text())
     assert files[0] == files[1]
     assert "failed" in files[0]  # the MTBF produced failures, and they were requeued
-    check_conservation(work, seg, CAPACITY * 8)
+    check_conservation(work, seg, capacity)
 
 
 def test_pnyx_preempts_with_little_lost_work() -> None:
@@ -96,19 +107,6 @@ def test_release_passes_start_jobs_when_others_end_between_ticks(policy: str) ->
     off_tick = seg1.start_s % 60 != 0
     assert out1["release_passes"] > 0 and off_tick.any()
     assert set(seg1.start_s[off_tick].tolist()) <= set(seg1.end_s.tolist())
-
-
-def test_release_passes_with_node_failures_are_reproducible(tmp_path: Path) -> None:
-    config = ReplayConfig(CAPACITY * 2, "pnyx", seed=3, mtbf_h=100.0, tick_s=60.0)
-    config = dataclasses.replace(config, release_passes=True)
-    work = sample(load=1.0, seed=3)
-    texts = []
-    for name in ("a.csv", "b.csv"):
-        _, seg = replay(work, config)
-        write_segments(tmp_path / name, seg, work.members)
-        texts.append((tmp_path / name).read_text())
-    assert texts[0] == texts[1] and "failed" in texts[0]
-    check_conservation(work, seg, CAPACITY * 2)
 
 
 def test_release_passes_need_a_tick() -> None:
