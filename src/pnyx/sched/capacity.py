@@ -478,12 +478,6 @@ class CapacityIndex:
             total += sum(nodes[row][per_node:]) if per_node else free[row]
         return total
 
-    def free_bound(self, type_code: int, level: int) -> int:
-        """Free accelerators on open up nodes of ``type_code`` certified ``level`` or higher
-        (an upper bound of what a job of that type and level could use there)."""
-        free, base = self._tc_free, type_code * LEVELS
-        return sum(free[base + c] for c in range(level, LEVELS))
-
     def held_room_by_type(self) -> tuple[list[int], list[int]]:
         """Per type code: nodes with held capacity, and their free + held accelerators."""
         nodes, room = [0] * self.fac.n_types, [0] * self.fac.n_types

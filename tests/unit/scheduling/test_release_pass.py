@@ -3,12 +3,15 @@ that the full pass made is pushed later by them."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pnyx.sched import (
     Carry,
     JobRequest,
+    Judge,
+    PreemptionPolicy,
     PriorityWeights,
     SchedulerConfig,
     SchedulerState,
@@ -181,8 +184,38 @@ def test_no_job_of_a_better_served_member_overtakes_a_blocked_one_between_passes
     """Member 2 runs everything, member 1 waits with a two-node gang. A node frees between
     passes: member 2's small job does not take it ahead of member 1's gang (no reservation
     holds it here), member 1's own small job does; at the next full pass everyone backfills."""
-    fac = grid_facility((1,), nodes_per_pod=3, per_node=4)
     config = SchedulerConfig(reservations=0, release_backfill=True, release_bar=True)
+    state, theirs, mine, carry = overtaking(config)
+    started = [s.job_id for s in release_pass(state, 70.0, carry).started]
+    assert started == [mine.job_id]
+    assert theirs.job_id in [s.job_id for s in schedule_pass(state, 120.0).started]
+
+
+@pytest.mark.parametrize(("tolerance", "overtakes"), [(0.0, False), (0.99, True)])
+def test_with_the_entitlement_judge_only_an_owed_members_blocked_job_raises_the_bar(
+    tolerance: float, overtakes: bool
+) -> None:
+    """Member 1 is owed capacity by the entitlement judge unless the tolerance hides it; only
+    then does its blocked gang keep member 2's small job out of a release pass."""
+    never = PreemptionPolicy(
+        min_wait_s=1e9, min_gain_s=1e9, judge=Judge.ENTITLEMENT, tolerance=tolerance
+    )
+    config = SchedulerConfig(
+        reservations=0, release_backfill=True, release_bar=True, preemption=never
+    )
+    state, theirs, mine, carry = overtaking(config)
+    assert carry.owed is not None and bool(carry.owed[0]) is not overtakes
+    started = [s.job_id for s in release_pass(state, 70.0, carry).started]
+    assert started == ([mine.job_id, theirs.job_id] if overtakes else [mine.job_id])
+
+
+def overtaking(
+    config: SchedulerConfig,
+) -> tuple[SchedulerState, JobRequest, JobRequest, Carry]:
+    """Three nodes busy with member 2's jobs; member 1's gang and small job and member 2's
+    small job queued, ranked by two full passes (member 1's gang first); then a node frees.
+    Returns member 2's and member 1's small jobs and the carry."""
+    fac = grid_facility((1,), nodes_per_pod=3, per_node=4)
     state = SchedulerState(fac, config, shares={(1,): 1.0, (2,): 1.0})
     busy = [job(4, time_limit_s=1_000.0, member=2, project=2) for _ in range(3)]
     for j in busy:
@@ -193,12 +226,11 @@ def test_no_job_of_a_better_served_member_overtakes_a_blocked_one_between_passes
     mine = job(1, member=1, project=1, submit_s=20.0)
     for j in (gang, theirs, mine):
         state.submit(j)
+    schedule_pass(state, 30.0)  # member 1's demand starts to count
     carry = carry_of(state, 60.0)
     assert carry.job_ids.tolist()[0] == gang.job_id  # member 1 is under-served
     state.release(busy[0].job_id, 70.0)
-    started = [s.job_id for s in release_pass(state, 70.0, carry).started]
-    assert started == [mine.job_id]
-    assert theirs.job_id in [s.job_id for s in schedule_pass(state, 120.0).started]
+    return state, theirs, mine, carry
 
 
 def test_the_walked_part_of_the_carried_order_drops_jobs_no_longer_pending() -> None:
