@@ -213,19 +213,14 @@ class _Pass:
     def _walk(self, chunk: IntArray) -> None:
         q = self.state.pending
         self.out.considered += chunk.size
-        if self._filtering():
+        config = self.state.config
+        if config.backfill and len(self.reservations) >= config.reservations:
             chunk = chunk[~self._hopeless(chunk)]
         consider = self._consider
         for job in q.jobs_at(chunk.tolist()):  # a pass only takes jobs out by starting them
             if self.stopped:
                 return
             consider(job)
-
-    def _filtering(self) -> bool:
-        """May the walk skip jobs the failure cache rules out? Only once they could no longer
-        get a reservation, and not in strict order (a blocked job stops the walk there)."""
-        config = self.state.config
-        return config.backfill and len(self.reservations) >= config.reservations
 
     def _hopeless(self, chunk: IntArray) -> BoolArray:
         """Jobs the failure cache already rules out (vectorised over the chunk)."""

@@ -128,20 +128,17 @@ def test_a_plan_node_down_stops_the_release_pass() -> None:
     assert decisions.started == []
 
 
-def shadow_now(state: SchedulerState, carry: Carry, now: float) -> dict[int, float]:
-    """Each carried reservation still pending: its earliest start under the time-limit
-    forecast now, the earlier carried plans claimed."""
-    out: dict[int, float] = {}
-    earlier = []
-    for r in carry.reservations:
-        if r.job_id not in state.pending:
-            continue
-        j = state.pending.job(state.pending.slot_of(r.job_id))
-        planned = plan_reservation(Forecast(state.index, state.running, now), j, earlier)
-        assert planned is not None
-        out[r.job_id] = planned[0].shadow_s
-        earlier.append(r)
-    return out
+def top_shadow_now(state: SchedulerState, carry: Carry, now: float) -> dict[int, float]:
+    """The top carried reservation, while its job is pending: its earliest start under the
+    time-limit forecast now. Only the top one is guaranteed (docs/scheduler.md, "Limits"):
+    later ones are planned around earlier plans, which move once their job starts."""
+    top = carry.reservations[0] if carry.reservations else None
+    if top is None or top.job_id not in state.pending:
+        return {}
+    j = state.pending.job(state.pending.slot_of(top.job_id))
+    planned = plan_reservation(Forecast(state.index, state.running, now), j, [])
+    assert planned is not None
+    return {top.job_id: planned[0].shadow_s}
 
 
 ENDS = st.lists(st.tuples(st.integers(0, 1_000), st.integers(1, 20)), max_size=25)
@@ -153,9 +150,9 @@ def test_release_passes_never_delay_a_carried_reservation(
     jobs: list[JobRequest], reservations: int, ends: list[tuple[int, int]], backfill: bool
 ) -> None:
     """After a full pass, running jobs end early one by one (the clock never passing a running
-    job's time limit) and each end gets a release pass: every reservation carried from the
-    full pass can still start by the shadow time it was given, under the same time-limit
-    forecast; the state keeps every rule and no hold outlives a pass."""
+    job's time limit) and each end gets a release pass: the top reservation carried from the
+    full pass can still start by the shadow time it was given (or now, once that is past),
+    under the same time-limit forecast; the state keeps every rule and no hold outlives a pass."""
     config = SchedulerConfig(weights=FIFO, reservations=reservations, release_backfill=backfill)
     state = SchedulerState(tight(), config)
     for j in jobs:
@@ -176,8 +173,10 @@ def test_release_passes_never_delay_a_carried_reservation(
         assert started <= before
         assert_state_consistent(state)
         assert sum(state.index.held) == 0
-        for job_id, shadow in shadow_now(state, carry, now).items():
-            assert shadow <= promised[job_id], f"job {job_id}: {shadow} > {promised[job_id]}"
+        for job_id, shadow in top_shadow_now(state, carry, now).items():
+            # a shadow time already past can only be "now" (a forecast never starts earlier)
+            due = max(promised[job_id], now)
+            assert shadow <= due, f"job {job_id}: {shadow} > {due}"
 
 
 def test_no_job_of_a_better_served_member_overtakes_a_blocked_one_between_passes() -> None:
